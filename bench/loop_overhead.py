@@ -1,0 +1,111 @@
+"""What plateau's training loop costs over a bare hand-written PyTorch loop.
+
+Both train the same model (same initial weights) on the same data with the same batch size for the same
+epochs, and both score the validation split after every epoch, as any real loop does. plateau's side is
+a real one-trial Optuna study in an SQLite storage, so it pays for everything a trial does: metrics by
+scikit-learn, the history written to the storage each epoch, ``trial.report`` and the pruner, the
+progress lines. Runs alternate (bare, loop, bare, loop, ...) so that drift of a noisy machine hits both;
+the figure is the ratio of the medians.
+
+    python bench/loop_overhead.py [--repeats 3] [--epochs 3]
+
+The last line reads ``loop/bare throughput ratio: R`` (goal: R >= 0.97).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from search import study as study_runner  # noqa: E402
+from search.config import load_study_config  # noqa: E402
+from search.device import pick_device  # noqa: E402
+from search.models import build_model  # noqa: E402
+from search.progress import Progress  # noqa: E402
+
+STUDY = """
+data: {kind: synthetic_gestures, num_classes: 6, clips_per_class: 60, clip_length: 8,
+       frame_size: 32, val_fraction: 0.25, seed: 0}
+budget: {n_trials: 1, max_epochs: EPOCHS}
+pruner: hyperband
+early_stopping: false
+space: {architecture: c3d, lr: 0.001, batch_size: 16, optimizer: adam, loss: cross_entropy}
+models: {c3d: {width: 16, depth: 3}}
+"""
+
+
+def bare_loop(splits, epochs: int, seed: int) -> float:
+    """A minimal loop a person would write: Adam, cross entropy, an accuracy pass per epoch."""
+    torch.manual_seed(seed)
+    model = build_model("c3d", num_classes=6, in_channels=3, dropout=0.0, width=16, depth=3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.from_numpy(splits.train.x), torch.from_numpy(splits.train.y)
+    vx, vy = torch.from_numpy(splits.val.x), torch.from_numpy(splits.val.y)
+    started = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(len(x)).split(16):
+            loss = F.cross_entropy(model(x[idx].float().div_(255)), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        model.eval()
+        with torch.inference_mode():
+            correct = sum((model(bx.float().div_(255)).argmax(1) == by).sum().item()
+                          for bx, by in zip(vx.split(16), vy.split(16)))
+        assert 0 <= correct <= len(vy)
+    return len(x) * epochs / (time.perf_counter() - started)
+
+
+def study_loop(config, splits, tmp: Path, run: int) -> float:
+    """One trial of a real study; the clock runs around the whole trial, storage writes included."""
+    storage = f"sqlite:///{tmp / f'bench{run}.db'}"
+    study = optuna.create_study(storage=storage, study_name="bench", direction=config.direction)
+    objective = study_runner.Objective(config, splits, pick_device("cpu"),
+                                       Progress(1, io.StringIO()))
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    started = time.perf_counter()
+    study.optimize(objective, n_trials=1)
+    elapsed = time.perf_counter() - started
+    assert study.trials[0].state.name == "COMPLETE"
+    return len(splits.train) * config.budget.max_epochs / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        study_file = Path(tmp) / "bench.yaml"
+        study_file.write_text(STUDY.replace("EPOCHS", str(args.epochs)))
+        config = load_study_config(study_file)
+        splits = study_runner.load_splits(config)
+        print(f"c3d (width 16, depth 3) on {len(splits.train)} synthetic clips "
+              f"{'x'.join(map(str, splits.train.x.shape[1:]))}, batch 16, {args.epochs} epochs, "
+              f"{args.repeats} repeats each, cpu with {torch.get_num_threads()} threads")
+        bare_loop(splits, 1, seed=0)  # warm-up: first-call allocations and kernel selection
+        bare, loop = [], []
+        for run in range(args.repeats):
+            bare.append(bare_loop(splits, args.epochs, seed=0))
+            loop.append(study_loop(config, splits, Path(tmp), run))
+        for name, runs in [("bare PyTorch loop", bare), ("plateau study loop", loop)]:
+            print(f"{name:>18}: {statistics.median(runs):7.1f} samples/s (median; runs: "
+                  f"{', '.join(f'{r:.1f}' for r in runs)})")
+        print(f"loop/bare throughput ratio: {statistics.median(loop) / statistics.median(bare):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/env python
+"""plateau: hyperparameter search and training diagnostics for classifiers whose accuracy plateaus.
+
+    python run_study.py                              # the default study, studies/demo.yaml
+    python run_study.py run studies/NAME.yaml [options]
+
+Bad input (a study file, a data folder, a storage URL) gets one line on stderr and exit code 2,
+before anything is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from search.errors import PlateauError
+
+DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "demo.yaml"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line (the convention of every plateau error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer. Got {text} instead")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number. Got {text} instead")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="run_study.py", description=__doc__.split("\n\n")[0],
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog="With no command, runs: run studies/demo.yaml")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = commands.add_parser(
+        "run", help="run (or continue) an Optuna study described by a YAML study file",
+        description="Run an Optuna study whose trials are PyTorch training runs. Every epoch of "
+                    "every trial is stored with the trial in the Optuna storage. Options override "
+                    "the study file; running again with the same storage and study name continues "
+                    "the study.")
+    run.add_argument("study_file", nargs="?", type=Path, default=DEFAULT_STUDY,
+                     help="a study file (default: studies/demo.yaml)")
+    run.add_argument("--n-trials", type=positive_int, metavar="N",
+                     help="number of trials to run now (budget.n_trials)")
+    run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                     help="stop starting new trials after this long (budget.timeout)")
+    run.add_argument("--max-epochs", type=positive_int, metavar="N",
+                     help="epochs per trial at most (budget.max_epochs)")
+    run.add_argument("--storage", metavar="URL",
+                     help="Optuna storage: sqlite:///FILE.db (default sqlite:///plateau.db), "
+                          "postgresql://..., mysql+pymysql://..., redis://..., or a journal file "
+                          "path (study.storage)")
+    run.add_argument("--study-name", metavar="NAME",
+                     help="study name in the storage (study.name; default: the file's stem)")
+    run.add_argument("--data-root", type=Path, metavar="DIR",
+                     help="the dataset's folder, as unpacked (data.root)")
+    run.add_argument("--seed", type=int, metavar="N",
+                     help="sampler seed; trial k trains with seed + k (study.seed)")
+    run.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                     help="training device (default: cuda, else mps, else cpu)")
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here so that --help answers at once, without loading torch.
+    from search import study as study_runner
+    from search.config import load_study_config
+    from search.device import pick_device
+    from search.progress import make_progress
+    from search.summary import study_summary
+
+    config = load_study_config(args.study_file, {
+        "n_trials": args.n_trials, "timeout": args.timeout, "max_epochs": args.max_epochs,
+        "storage": args.storage, "study_name": args.study_name, "data_root": args.data_root,
+        "seed": args.seed})
+    device = pick_device(args.device)
+    progress = make_progress(config.budget.n_trials)
+    study, numbers = study_runner.run(config, progress, device)
+    print(study_summary(study, config.storage, numbers))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv or ["run"])
+    if args.command is None:  # options but no command
+        parser.error("choose a command: run")
+    try:
+        return args.handler(args)
+    except PlateauError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; finished trials are kept in the storage, and running "
+              f"the same command again continues the study.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

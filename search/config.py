@@ -1,0 +1,217 @@
+"""A study file (YAML) -> a typed, validated ``StudyConfig``.
+
+Validation happens here, once, before anything is stored: an unknown key, a wrong type, an empty range,
+a missing data folder or an unknown architecture / loss / optimizer name raises ``ConfigError`` naming
+the file, the key, what was expected and what was found. Code past this point trusts the config.
+
+Command-line overrides (``--n-trials``, ``--data-root``, ...) are applied to the parsed YAML before
+validation, so they are checked by the same rules.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from search import fields
+from search.data import DATASETS
+from search.data import knobs as dataset_knobs
+from search.early_stopping import EarlyStopping
+from search.errors import ConfigError
+from search.fields import Section
+from search.history import OBJECTIVE_DIRECTIONS
+from search.models import MODELS
+from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
+from search.space import SearchSpace, parse_space, possible_values
+
+DEFAULT_STORAGE = "sqlite:///plateau.db"
+DEFAULT_N_TRIALS = 10
+TOP_LEVEL_KEYS = ["study", "data", "objective", "budget", "sampler", "pruner", "early_stopping",
+                  "space", "models"]
+
+# Command-line option -> where it lands in the study file.
+OVERRIDES: Mapping[str, tuple[str, str]] = {
+    "n_trials": ("budget", "n_trials"),
+    "timeout": ("budget", "timeout"),
+    "max_epochs": ("budget", "max_epochs"),
+    "storage": ("study", "storage"),
+    "study_name": ("study", "name"),
+    "seed": ("study", "seed"),
+    "data_root": ("data", "root"),
+}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    kind: str
+    root: Path | None
+    val_fraction: float
+    test_fraction: float
+    seed: int  # the split's seed, and the generator's for synthetic data
+    options: Mapping[str, Any]  # the dataset reader's own keyword arguments (seed included)
+
+    @property
+    def input(self) -> str:
+        """"video" or "image": what the dataset's batches hold."""
+        return DATASETS[self.kind].input
+
+
+@dataclass(frozen=True)
+class Budget:
+    n_trials: int | None  # None: until the timeout (or Ctrl-C), as in Optuna
+    timeout: float | None  # seconds; checked between trials, as in Optuna
+    max_epochs: int
+
+
+@dataclass(frozen=True)
+class Component:
+    """An Optuna sampler or pruner: its name and the keyword arguments for its class."""
+
+    name: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    source: Path
+    name: str
+    storage: str
+    seed: int  # sampler seed; trial k trains with seed + k
+    data: DataConfig
+    objective: str  # a column of the history, e.g. val_macro_f1
+    budget: Budget
+    sampler: Component
+    pruner: Component
+    early_stopping: EarlyStopping | None  # None: train every trial for max_epochs
+    space: SearchSpace
+    raw: Mapping[str, Any]  # the study file after overrides, stored with the study
+
+    @property
+    def direction(self) -> str:
+        return OBJECTIVE_DIRECTIONS[self.objective]
+
+
+def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = None) -> StudyConfig:
+    """Read, override and validate a study file."""
+    path = Path(path)
+    raw = fields.read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a study file is a YAML mapping (keys data, space, ...). "
+                          f"Got {type(raw).__name__} instead.")
+    raw = copy.deepcopy(raw)
+    for option, value in (overrides or {}).items():
+        if value is not None:
+            section, key = OVERRIDES[option]
+            if not isinstance(raw.setdefault(section, {}), dict):
+                raise ConfigError(f"{path}: '{section}' must be a mapping. Got {raw[section]!r}.")
+            raw[section][key] = str(value) if option == "data_root" else value
+    stored = copy.deepcopy(raw)
+    top = Section(path, "", raw)
+
+    study = top.section("study", {})
+    name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
+    storage = study.take("storage", str, DEFAULT_STORAGE)
+    seed = study.take("seed", int, 0)
+    study.finish(["name", "storage", "seed"])
+
+    data = _data(top.section("data"))
+    objective = top.take("objective", str, "val_macro_f1", check=fields.one_of(OBJECTIVE_DIRECTIONS))
+    budget = _budget(top.section("budget", {}))
+    sampler = _component(top, "sampler", "tpe", SAMPLERS, lambda n, o: build_sampler(n, o, seed))
+    pruner = _component(top, "pruner", "hyperband", PRUNERS,
+                        lambda n, o: build_pruner(n, o, budget.max_epochs))
+    early_stopping = _early_stopping(top, budget.max_epochs)
+    space = parse_space(top.section("space"), top.section("models", {}))
+    top.finish(TOP_LEVEL_KEYS)
+
+    _check_consistency(top, space, data, objective)
+    return StudyConfig(path, name, storage, seed, data, objective, budget, sampler, pruner,
+                       early_stopping, space, stored)
+
+
+def _data(data: Section) -> DataConfig:
+    kind = data.take("kind", str, check=fields.one_of(DATASETS))
+    entry = DATASETS[kind]
+    root = data.take("root", str, None)
+    if entry.takes_root and root is None:
+        raise ConfigError(f"{data.source}: data kind '{kind}' reads a folder: set 'data.root' in the "
+                          f"study file or pass --data-root DIR.")
+    if not entry.takes_root and root is not None:
+        raise ConfigError(f"{data.source}: data kind '{kind}' reads no folder, but 'data.root' is "
+                          f"{root!r}; remove it (and --data-root).")
+    if root is not None and not Path(root).expanduser().is_dir():
+        raise ConfigError(f"{data.source}: 'data.root' folder '{root}' does not exist; unpack the "
+                          f"dataset there or point --data-root at the folder that holds it.")
+    val = data.take("val_fraction", float, 0.2, check=lambda v: None if 0 < v < 1 else "in (0, 1)")
+    test = data.take("test_fraction", float, 0.0,
+                     check=lambda v: None if 0 <= v < 1 - val else f"in [0, {1 - val:g}) "
+                                                                      f"(1 - val_fraction)")
+    seed = data.take("seed", int, 0)
+    options = {"seed": seed} if "seed" in dataset_knobs(kind) else {}
+    for knob, (knob_type, _default) in dataset_knobs(kind).items():
+        if knob != "seed" and data.has(knob):
+            options[knob] = data.take(knob, knob_type)
+    data.finish(["kind", "root", "val_fraction", "test_fraction", "seed",
+                 *(k for k in dataset_knobs(kind) if k != "seed")])
+    return DataConfig(kind, Path(root).expanduser() if root else None, val, test, seed, options)
+
+
+def _budget(budget: Section) -> Budget:
+    n_trials = budget.take("n_trials", int, DEFAULT_N_TRIALS, check=fields.positive, nullable=True)
+    timeout = budget.take("timeout", float, None, check=fields.positive)
+    max_epochs = budget.take("max_epochs", int, 10, check=fields.positive)
+    budget.finish(["n_trials", "timeout", "max_epochs"])
+    return Budget(n_trials, timeout, max_epochs)
+
+
+def _component(top: Section, key: str, default: str, names: Mapping[str, type], build) -> Component:
+    """``key: NAME`` or ``key: {name: NAME, option: value, ...}``; built once here to check options."""
+    if not isinstance(top.peek(key), dict):
+        section = Section(top.source, key, {"name": top.take(key, str, default)})
+    else:
+        section = top.section(key)
+    name = section.take("name", str, default, check=fields.one_of(names))
+    options = section.rest()
+    try:
+        build(name, options)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{top.source}: '{key}' options {options} are not accepted by Optuna's "
+                          f"{names[name].__name__}: {exc}") from None
+    return Component(name, options)
+
+
+def _early_stopping(top: Section, max_epochs: int) -> EarlyStopping | None:
+    if top.peek("early_stopping") is False:
+        top.take("early_stopping", bool)
+        return None
+    section = top.section("early_stopping", {})
+    auto = EarlyStopping.auto(max_epochs)
+    patience = _int_or_auto(section, "patience", auto.patience, fields.positive)
+    warmup = _int_or_auto(section, "warmup_epochs", auto.warmup_epochs, fields.non_negative)
+    min_delta = section.take("min_delta", float, auto.min_delta, check=fields.non_negative)
+    section.finish(["patience", "warmup_epochs", "min_delta"])
+    return EarlyStopping(patience, min_delta, warmup)
+
+
+def _int_or_auto(section: Section, name: str, auto: int, check: fields.Check) -> int:
+    if section.peek(name) == "auto":
+        section.take(name, str)
+        return auto
+    return section.take(name, int, auto, check=check)
+
+
+def _check_consistency(top: Section, space: SearchSpace, data: DataConfig, objective: str) -> None:
+    """Rules that span sections."""
+    for arch in possible_values(space.params["architecture"]) or ():
+        if MODELS[arch].input != data.input:
+            raise ConfigError(
+                f"{top.source}: architecture '{arch}' takes {MODELS[arch].input} batches but data "
+                f"kind '{data.kind}' gives {data.input} batches; choose from: "
+                f"{', '.join(n for n, m in MODELS.items() if m.input == data.input)}.")
+    losses = possible_values(space.params["loss"])
+    if objective == "val_loss" and (losses is None or len(losses) > 1):
+        raise ConfigError(
+            f"{top.source}: objective 'val_loss' compares trials by their own training losses, but "
+            f"'space.loss' searches {list(losses or [])}; use objective val_macro_f1 or fix the loss.")

@@ -1,0 +1,65 @@
+"""The datasets plateau can read, by name: ``kind`` in a study file's ``data`` section.
+
+Each entry is a loader returning ``LabeledArrays`` whose keyword-only, type-hinted arguments are the
+dataset's knobs: the study-file validator reads them from the signature (``knobs``), so adding a dataset
+is writing one loader and adding one line to ``DATASETS``. This package imports numpy, never torch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from search.data.digits import digits
+from search.data.image_folder import image_folder
+from search.data.labeled import LabeledArrays
+from search.data.synthetic import synthetic_gestures
+from search.errors import DataError
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    load: Callable[..., LabeledArrays]
+    input: str  # "video" (N, C, T, H, W) or "image" (N, C, H, W)
+    takes_root: bool  # whether load() needs a `root: Path` argument (a folder the user provides)
+
+
+DATASETS: Mapping[str, DatasetEntry] = types.MappingProxyType({
+    "synthetic_gestures": DatasetEntry(synthetic_gestures, "video", takes_root=False),
+    "digits": DatasetEntry(digits, "image", takes_root=False),
+    "image_folder": DatasetEntry(image_folder, "image", takes_root=True),
+})
+
+
+def _entry(kind: str) -> DatasetEntry:
+    if kind not in DATASETS:
+        raise DataError(f"unknown dataset kind {kind!r}; known kinds: {', '.join(sorted(DATASETS))}")
+    return DATASETS[kind]
+
+
+def knobs(kind: str) -> dict[str, tuple[type, Any]]:
+    """The loader's keyword-only arguments except ``root``: {name: (type, default)}, in order."""
+    load = _entry(kind).load
+    hints = typing.get_type_hints(load)
+    return {name: (hints[name], parameter.default)
+            for name, parameter in inspect.signature(load).parameters.items()
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "root"}
+
+
+def load_dataset(kind: str, *, root: Path | None = None, **knob_values: Any) -> LabeledArrays:
+    """Read (or generate) dataset ``kind``; ``root`` is the folder for kinds that read one."""
+    entry = _entry(kind)
+    unknown = sorted(set(knob_values) - set(knobs(kind)))
+    if unknown:
+        raise DataError(f"dataset kind '{kind}' has no knob {unknown[0]!r}; its knobs are: "
+                        f"{', '.join(knobs(kind)) or 'none'}")
+    if entry.takes_root and root is None:
+        raise DataError(f"dataset kind '{kind}' reads a folder: pass root=<folder>")
+    if not entry.takes_root and root is not None:
+        raise DataError(f"dataset kind '{kind}' reads no folder, but root='{root}' was given; "
+                        f"leave root out")
+    return entry.load(Path(root), **knob_values) if entry.takes_root else entry.load(**knob_values)

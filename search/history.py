@@ -1,0 +1,145 @@
+"""A run's history: one row per epoch plus its final per-class results.
+
+This is the one structure that flows through plateau. The training loop writes it, log readers build it
+from Keras / Lightning / TensorBoard files, and diagnosis, reports and the dashboard only read it. It
+imports neither torch nor Optuna, so reading a history is fast.
+
+Stored with each Optuna trial as user attributes (see ``to_user_attrs``; the README documents the
+format). Values must be plain JSON: Optuna's storages reject numpy scalars, and non-finite floats are
+written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (as in protobuf's JSON mapping),
+because ``NaN`` is not valid JSON for most readers and a diverged run's NaN loss is evidence we keep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+HISTORY_FORMAT = 1  # bump when the stored layout changes; readers check it
+
+# The per-epoch columns the training loop writes, in order. Loaders may fill only some of them.
+COLUMNS: tuple[str, ...] = (
+    "epoch",  # 1-based
+    "train_loss",
+    "train_accuracy",  # fraction in [0, 1]
+    "train_macro_f1",
+    "train_balanced_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "val_macro_f1",
+    "val_balanced_accuracy",
+    "lr",
+    "epoch_time_s",  # wall time of the whole epoch: training and validation
+    "samples_per_s",  # training samples per second of the training phase
+)
+
+# Direction of each metric a study can optimise. Stated, never guessed from a name.
+OBJECTIVE_DIRECTIONS: Mapping[str, str] = {
+    "val_macro_f1": "maximize",
+    "val_accuracy": "maximize",
+    "val_balanced_accuracy": "maximize",
+    "val_loss": "minimize",
+}
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def encode_float(value: float | None) -> float | str | None:
+    """A float as plain JSON: non-finite values become the strings "NaN", "Infinity", "-Infinity"."""
+    if value is None:
+        return None
+    value = float(value)  # numpy scalars -> Python float
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def decode_float(value: float | int | str | None) -> float | None:
+    """Inverse of ``encode_float``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _NON_FINITE[value]
+    return float(value)
+
+
+@dataclass
+class PerClass:
+    """Final per-class results on the validation split, from the epoch the trial's value refers to."""
+
+    classes: list[str]
+    precision: list[float]
+    recall: list[float]
+    f1: list[float]
+    support: list[int]  # validation examples per class
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
+    train_counts: list[int]  # training examples per class (the imbalance the model saw)
+    epoch: int  # the epoch these results come from
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PerClass:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass
+class History:
+    """Epoch rows (dicts keyed by ``COLUMNS``; a missing metric is absent or None) plus run facts."""
+
+    rows: list[dict[str, float | None]] = field(default_factory=list)
+    per_class: PerClass | None = None
+    # Facts about the run that are not per-epoch: objective, direction, param_count, stop_reason, ...
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, name: str) -> list[float | None]:
+        """One metric over epochs (None where an epoch lacks it)."""
+        return [row.get(name) for row in self.rows]
+
+    def rows_to_json(self) -> dict[str, Any]:
+        """The epoch rows in the compact stored form: ``{"format", "columns", "rows"}``."""
+        columns = [c for c in COLUMNS if any(c in row for row in self.rows)]
+        columns += sorted({c for row in self.rows for c in row} - set(columns))
+        return {
+            "format": HISTORY_FORMAT,
+            "columns": columns,
+            "rows": [[encode_float(row.get(c)) for c in columns] for row in self.rows],
+        }
+
+    @staticmethod
+    def rows_from_json(data: Mapping[str, Any]) -> list[dict[str, float | None]]:
+        if data.get("format") != HISTORY_FORMAT:
+            raise ValueError(
+                f"history format {data.get('format')!r} is not supported; this plateau reads "
+                f"format {HISTORY_FORMAT}"
+            )
+        columns: Sequence[str] = data["columns"]
+        return [
+            {c: decode_float(v) for c, v in zip(columns, values) if v is not None}
+            for values in data["rows"]
+        ]
+
+    def to_user_attrs(self) -> dict[str, Any]:
+        """The trial user attributes that store this history (all plain JSON)."""
+        attrs: dict[str, Any] = {"history": self.rows_to_json()}
+        if self.per_class is not None:
+            attrs["per_class"] = self.per_class.to_json()
+        attrs.update(self.facts)
+        return attrs
+
+    @classmethod
+    def from_user_attrs(cls, attrs: Mapping[str, Any]) -> History:
+        """Rebuild a history from a trial's user attributes (as written by ``to_user_attrs``)."""
+        if "history" not in attrs:
+            raise ValueError("the trial has no 'history' user attribute: it was not run by plateau")
+        per_class = attrs.get("per_class")
+        facts = {k: v for k, v in attrs.items() if k not in ("history", "per_class")}
+        return cls(
+            rows=cls.rows_from_json(attrs["history"]),
+            per_class=PerClass.from_json(per_class) if per_class is not None else None,
+            facts=facts,
+        )

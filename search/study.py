@@ -1,0 +1,80 @@
+"""Running a study: data once, then Optuna's optimize loop over ``Objective`` trials.
+
+Order matters for "nothing stored on bad input": the study file was validated by ``load_study_config``;
+here the data is read and split (a bad folder fails now), and only then is the storage opened and the
+study created or continued (Optuna's ``load_if_exists``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import optuna
+
+from search.config import StudyConfig
+from search.data import load_dataset
+from search.data.splits import Splits, stratified_split
+from search.device import Device, pick_device
+from search.errors import StorageError
+from search.objective import Objective
+from search.progress import Progress
+from search.samplers import build_pruner, build_sampler
+from search.storage import describe, open_storage
+
+
+def load_splits(config: StudyConfig) -> Splits:
+    """Read (or generate) the dataset and split it; the same splits serve every trial."""
+    data = config.data
+    dataset = load_dataset(data.kind, root=data.root, **data.options)
+    return stratified_split(dataset, val_fraction=data.val_fraction,
+                            test_fraction=data.test_fraction, seed=data.seed)
+
+
+def create_or_continue(config: StudyConfig) -> optuna.Study:
+    """The study named in the config: created, or loaded if it exists and optimises the same thing."""
+    storage = open_storage(config.storage)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=config.name,
+        direction=config.direction,
+        sampler=build_sampler(config.sampler.name, config.sampler.options, config.seed),
+        pruner=build_pruner(config.pruner.name, config.pruner.options, config.budget.max_epochs),
+        load_if_exists=True,
+    )
+    stored_metric = (study.metric_names or [None])[0]
+    if study.direction.name.lower() != config.direction or stored_metric not in (
+            None, config.objective):
+        raise StorageError(
+            f"study '{config.name}' in {config.storage} optimises "
+            f"{stored_metric or 'its objective'} ({study.direction.name.lower()}), but "
+            f"{config.source} asks for {config.objective} ({config.direction}); pick another "
+            f"--study-name.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([config.objective])
+    study.set_user_attr("config", dict(config.raw))
+    return study
+
+
+def run(config: StudyConfig, progress: Progress,
+        device: Device | None = None) -> tuple[optuna.Study, list[int]]:
+    """Run ``config.budget.n_trials`` more trials (or until the timeout). Returns the study and the
+    numbers of the trials this run finished."""
+    splits = load_splits(config)
+    study = create_or_continue(config)
+    device = device or pick_device()
+    progress.line(f"study '{config.name}' ({len(study.trials)} trials so far) in "
+                  f"{describe(config.storage)}: {config.data.kind} data, {len(splits.train)} train / "
+                  f"{len(splits.val)} val examples of {len(splits.train.classes)} classes; objective "
+                  f"{config.objective} ({config.direction}); device {device.describe()}")
+    objective = Objective(config, splits, device, progress)
+    finished: list[int] = []
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress reports every trial instead
+    try:
+        study.optimize(objective, n_trials=config.budget.n_trials, timeout=config.budget.timeout,
+                       catch=(Exception,), gc_after_trial=True,
+                       callbacks=[progress.trial_finished, lambda _, t: finished.append(t.number)])
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return study, finished

@@ -1,0 +1,98 @@
+"""Study files -> typed config: valid files load as written, every invalid one fails with one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.config import load_study_config
+from search.early_stopping import EarlyStopping
+from search.errors import ConfigError
+from search.space import Choice, Fixed, Range
+from invalid_studies import INVALID
+
+
+
+def test_tiny_study_loads_into_typed_config(write_study):
+    config = load_study_config(write_study())
+    assert config.name == "tiny"
+    assert config.storage == "sqlite:///plateau.db"
+    assert config.direction == "maximize"
+    assert config.data.kind == "synthetic_gestures" and config.data.input == "video"
+    assert config.data.options == {"num_classes": 3, "clips_per_class": 12, "clip_length": 4,
+                                   "frame_size": 16, "noise": 0.1, "seed": 0}
+    assert config.budget.n_trials == 3 and config.budget.max_epochs == 2
+    assert config.budget.timeout is None
+    assert config.early_stopping is None
+    space = config.space.params
+    assert space["architecture"] == Choice(("c3d", "convlstm"))
+    assert space["lr"] == Range(1e-3, 1e-2, log=True)
+    assert space["batch_size"] == Fixed(8)
+    assert space["momentum"] == Fixed(0.9)  # default from the table
+    assert config.space.models["c3d"] == {"width": Fixed(4), "depth": Fixed(1)}
+
+
+def test_overrides_replace_file_values(write_study, tmp_path):
+    config = load_study_config(write_study(), {
+        "n_trials": 7, "timeout": 60.0, "max_epochs": 5, "storage": "sqlite:///x.db",
+        "study_name": "other", "seed": 3, "data_root": None})
+    assert (config.budget.n_trials, config.budget.timeout, config.budget.max_epochs) == (7, 60.0, 5)
+    assert (config.storage, config.name, config.seed) == ("sqlite:///x.db", "other", 3)
+    assert config.raw["budget"]["n_trials"] == 7  # what is stored with the study
+
+
+def test_early_stopping_auto_scales_with_max_epochs(write_study):
+    config = load_study_config(write_study({"early_stopping": ...}), {"max_epochs": 40})
+    assert config.early_stopping == EarlyStopping.auto(40)
+    assert config.early_stopping.patience == 10 and config.early_stopping.warmup_epochs == 10
+    fixed = load_study_config(write_study(
+        {"early_stopping": {"patience": 4, "warmup_epochs": 0, "min_delta": 0.01}}))
+    assert fixed.early_stopping == EarlyStopping(4, 0.01, 0)
+
+
+def test_yaml_exponent_without_dot_is_a_float(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("data: {kind: digits}\nspace: {architecture: cnn2d, lr: 1e-3}\n")
+    assert load_study_config(path).space.params["lr"] == Fixed(0.001)
+
+
+@pytest.mark.parametrize("changes, fragments", INVALID.values(), ids=INVALID.keys())
+def test_invalid_study_file_is_one_clear_line(write_study, changes, fragments):
+    path = write_study(changes)
+    with pytest.raises(ConfigError) as info:
+        load_study_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+RAW_INVALID = {
+    "yaml syntax": ("data: {kind: digits\n", ["invalid YAML at line"]),
+    "duplicate key": ("data: {kind: digits}\ndata: {kind: digits}\n", ["key 'data' appears twice"]),
+    "not a mapping": ("- a\n- b\n", ["a study file is a YAML mapping"]),
+    "empty file": ("", ["a study file is a YAML mapping", "NoneType"]),
+}
+
+
+@pytest.mark.parametrize("text, fragments", RAW_INVALID.values(), ids=RAW_INVALID.keys())
+def test_unreadable_study_file_is_one_clear_line(tmp_path, text, fragments):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_study_config(path)
+    assert "\n" not in str(info.value)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_missing_and_binary_study_files(tmp_path):
+    with pytest.raises(ConfigError, match="study file not found"):
+        load_study_config(tmp_path / "nope.yaml")
+    binary = tmp_path / "junk.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConfigError, match="not a text file|invalid YAML"):
+        load_study_config(binary)
+

@@ -1,0 +1,66 @@
+"""The history's stored form: plain JSON that round-trips, NaN and infinities included."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from search.history import COLUMNS, History, PerClass, decode_float, encode_float
+
+
+@pytest.mark.parametrize("value, encoded", [
+    (0.5, 0.5), (np.float32(0.25), 0.25), (3, 3.0), (None, None),
+    (math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity"),
+])
+def test_floats_encode_to_plain_json_and_back(value, encoded):
+    assert encode_float(value) == encoded
+    assert type(encode_float(value)) in (float, str, type(None))
+    back = decode_float(encoded)
+    if value is not None and math.isnan(value):
+        assert math.isnan(back)
+    else:
+        assert back == (None if value is None else float(value))
+
+
+def make_history() -> History:
+    rows = [{"epoch": 1, "train_loss": 2.0, "val_loss": 1.9, "val_accuracy": 0.3, "lr": 0.01},
+            {"epoch": 2, "train_loss": math.nan, "lr": 0.01, "custom": 7.0}]
+    per_class = PerClass(classes=["a", "b"], precision=[1.0, 0.5], recall=[0.5, 1.0],
+                         f1=[0.67, 0.67], support=[2, 1], confusion_matrix=[[1, 1], [0, 1]],
+                         train_counts=[8, 4], epoch=1)
+    return History(rows, per_class, {"stop_reason": "diverged at epoch 2", "param_count": 10})
+
+
+def test_user_attrs_round_trip_through_strict_json():
+    history = make_history()
+    attrs = history.to_user_attrs()
+    text = json.dumps(attrs, allow_nan=False)  # raises if a NaN slipped through as a float
+    back = History.from_user_attrs(json.loads(text))
+    assert back.rows[0] == history.rows[0]
+    assert math.isnan(back.rows[1]["train_loss"]) and "val_loss" not in back.rows[1]
+    assert back.rows[1]["custom"] == 7.0
+    assert back.per_class == history.per_class
+    assert back.facts == {"stop_reason": "diverged at epoch 2", "param_count": 10}
+
+
+def test_stored_columns_follow_the_documented_order_then_extras():
+    stored = make_history().rows_to_json()
+    assert stored["format"] == 1
+    known = [c for c in stored["columns"] if c in COLUMNS]
+    assert known == [c for c in COLUMNS if c in known]
+    assert stored["columns"][-1] == "custom"
+    assert stored["rows"][1][stored["columns"].index("train_loss")] == "NaN"
+
+
+def test_column_reads_one_metric_with_gaps():
+    assert make_history().column("val_loss") == [1.9, None]
+
+
+def test_reading_a_trial_plateau_did_not_write_says_so():
+    with pytest.raises(ValueError, match="no 'history' user attribute"):
+        History.from_user_attrs({"foo": 1})
+    with pytest.raises(ValueError, match="format 99 is not supported"):
+        History.from_user_attrs({"history": {"format": 99, "columns": [], "rows": []}})

@@ -1,0 +1,170 @@
+"""`run_study.py run` end to end: real training, a real SQLite / PostgreSQL / journal storage, and a
+fresh process reading what was stored."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+
+import run_study
+from search.history import COLUMNS, History
+from tiny import Replace, deep_update
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> int:
+    return run_study.main(["run", *map(str, args)])
+
+
+def read_back_in_fresh_process(storage: str, study_name: str) -> list[dict]:
+    """What another process, with no file of the run around, reads from the storage alone."""
+    code = textwrap.dedent(f"""
+        import json, optuna
+        from search.history import History
+        from search.storage import open_storage
+        study = optuna.load_study(study_name={study_name!r}, storage=open_storage({storage!r}))
+        out = []
+        for t in study.trials:
+            h = History.from_user_attrs(t.user_attrs)
+            out.append({{"number": t.number, "state": t.state.name, "value": t.value,
+                         "rows": h.rows, "per_class": h.per_class and h.per_class.to_json(),
+                         "facts": h.facts}})
+        print(json.dumps(out))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_study_stores_every_epoch_of_every_trial_for_another_process(write_study, sqlite_url,
+                                                                      capsys):
+    assert run(write_study(), "--storage", sqlite_url) == 0
+    out = capsys.readouterr().out
+    assert "Best trial #" in out and f"optuna-dashboard {sqlite_url}" in out
+
+    trials = read_back_in_fresh_process(sqlite_url, "tiny")
+    assert [t["state"] for t in trials] == ["COMPLETE"] * 3
+    for t in trials:
+        assert [row["epoch"] for row in t["rows"]] == [1, 2]
+        assert set(COLUMNS) <= set(t["rows"][0])
+        assert t["value"] == max(row["val_macro_f1"] for row in t["rows"])
+        cm = t["per_class"]["confusion_matrix"]
+        assert len(cm) == 3 and sum(map(sum, cm)) == sum(t["per_class"]["support"])
+        assert sum(t["per_class"]["train_counts"]) + sum(t["per_class"]["support"]) == 36
+        assert t["facts"]["stop_reason"] == "completed 2 epochs"
+        assert t["facts"]["param_count"] > 0 and t["facts"]["epochs_run"] == 2
+        assert t["facts"]["hparams"]["architecture"] in ("c3d", "convlstm")
+    study = optuna.load_study(study_name="tiny", storage=sqlite_url)
+    assert study.metric_names == ["val_macro_f1"]
+    assert study.user_attrs["config"]["data"]["kind"] == "synthetic_gestures"
+
+
+def test_command_line_overrides_the_study_file(write_study, sqlite_url):
+    assert run(write_study(), "--storage", sqlite_url, "--n-trials", 2, "--max-epochs", 1,
+               "--study-name", "renamed", "--seed", 7) == 0
+    study = optuna.load_study(study_name="renamed", storage=sqlite_url)
+    assert len(study.trials) == 2
+    assert all(t.user_attrs["epochs_run"] == 1 for t in study.trials)
+    assert study.user_attrs["config"]["study"]["seed"] == 7
+    assert study.user_attrs["config"]["budget"]["max_epochs"] == 1
+
+
+def test_running_again_continues_the_study(write_study, sqlite_url):
+    path = write_study({"budget": {"n_trials": 2, "max_epochs": 1}})
+    assert run(path, "--storage", sqlite_url) == 0
+    assert run(path, "--storage", sqlite_url) == 0
+    study = optuna.load_study(study_name="tiny", storage=sqlite_url)
+    assert [t.number for t in study.trials] == [0, 1, 2, 3]
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+
+
+def test_a_study_with_another_objective_is_not_continued(write_study, sqlite_url, capsys):
+    assert run(write_study({"budget": {"n_trials": 1, "max_epochs": 1}}), "--storage",
+               sqlite_url) == 0
+    other = write_study({"objective": "val_accuracy"}, name="tiny")
+    assert run(other, "--storage", sqlite_url) == 2
+    assert "optimises val_macro_f1" in capsys.readouterr().err
+    assert len(optuna.load_study(study_name="tiny", storage=sqlite_url).trials) == 1
+
+
+# The tiny study on scikit-learn's digits with a 2D CNN without batch norm: without normalisation a
+# huge learning rate overflows to inf/NaN within a few steps, and a near-zero one leaves it flat.
+DIGITS = {
+    "data": Replace(kind="digits", val_fraction=0.2, seed=0),
+    "space": {"architecture": "cnn2d", "optimizer": "sgd", "dropout": 0.0, "loss": "cross_entropy",
+              "batch_size": 128},
+    "models": Replace(cnn2d={"width": 4, "depth": 2, "batch_norm": False}),
+}
+
+
+def test_diverging_trial_is_recorded_and_the_study_goes_on(write_study, sqlite_url):
+    path = write_study(deep_update(DIGITS, {"space": {"lr": Replace(choices=[0.05, 1.0e20])}}))
+    study = optuna.create_study(storage=sqlite_url, study_name="tiny", direction="maximize")
+    for lr in (1.0e20, 0.05, 0.05):
+        study.enqueue_trial({"lr": lr})
+    assert run(path, "--storage", sqlite_url) == 0
+
+    trials = read_back_in_fresh_process(sqlite_url, "tiny")
+    diverged, *others = trials
+    assert diverged["state"] == "FAIL"
+    assert diverged["facts"]["stop_reason"].startswith("diverged at epoch 1: training loss is")
+    assert len(diverged["rows"]) == 1 and not math.isfinite(diverged["rows"][0]["train_loss"])
+    assert [t["state"] for t in others] == ["COMPLETE", "COMPLETE"]
+    assert all(len(t["rows"]) == 2 for t in others)
+
+
+def test_flat_objective_stops_on_plateau_as_complete(write_study, sqlite_url):
+    path = write_study(deep_update(DIGITS, {
+        "space": {"lr": 1.0e-9},
+        "budget": {"n_trials": 1, "max_epochs": 8},
+        "early_stopping": {"patience": 2, "warmup_epochs": 0, "min_delta": 0.0}}))
+    assert run(path, "--storage", sqlite_url) == 0
+    (trial,) = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert trial.state.name == "COMPLETE"
+    assert trial.user_attrs["epochs_run"] == 3
+    assert trial.user_attrs["stop_reason"].startswith("stopped on plateau at epoch 3")
+    assert len(History.from_user_attrs(trial.user_attrs).rows) == 3
+
+
+def test_exception_in_a_trial_is_recorded_and_the_study_goes_on(write_study, sqlite_url,
+                                                                monkeypatch):
+    import search.objective
+
+    real_fit = search.objective.fit
+
+    def fit_failing_on_trial_one(*args, **kwargs):
+        if kwargs["seed"] == 1:  # seed = study seed 0 + trial number
+            raise RuntimeError("out of memory (injected)")
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(search.objective, "fit", fit_failing_on_trial_one)
+    assert run(write_study({"budget": {"max_epochs": 1}}), "--storage", sqlite_url) == 0
+    trials = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert trials[1].user_attrs["error"] == "RuntimeError: out of memory (injected)"
+    assert "Traceback" in trials[1].user_attrs["traceback"]
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "journal"])
+def test_other_storages(kind, write_study, tmp_path):
+    name = f"plateau-test-{uuid.uuid4().hex[:8]}"
+    storage = ("postgresql://postgres@127.0.0.1:5432/test" if kind == "postgresql"
+               else str(tmp_path / "journal.log"))
+    path = write_study({"budget": {"n_trials": 2, "max_epochs": 1}})
+    try:
+        assert run(path, "--storage", storage, "--study-name", name) == 0
+        trials = read_back_in_fresh_process(storage, name)
+        assert [len(t["rows"]) for t in trials] == [1, 1]
+    finally:
+        from search.storage import open_storage
+
+        optuna.delete_study(study_name=name, storage=open_storage(storage))
