@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from search import study as study_runner  # noqa: E402
 from search.config import load_study_config  # noqa: E402
-from search.device import pick_device  # noqa: E402
+from search.device import Device, pick_device  # noqa: E402
 from search.models import build_model  # noqa: E402
+from search.objective import Objective  # noqa: E402
 from search.progress import Progress  # noqa: E402
 
 STUDY = """
@@ -45,10 +46,13 @@ models: {c3d: {width: 16, depth: 3}}
 """
 
 
-def bare_loop(splits, epochs: int, seed: int) -> float:
-    """A minimal loop a person would write: Adam, cross entropy, an accuracy pass per epoch."""
+def bare_loop(splits, epochs: int, seed: int, device: Device) -> float:
+    """A minimal loop a person would write: Adam, cross entropy, an accuracy pass per epoch (with the
+    same mixed precision as plateau's loop on CUDA, so that only the loop differs)."""
     torch.manual_seed(seed)
-    model = build_model("c3d", num_classes=6, in_channels=3, dropout=0.0, width=16, depth=3)
+    dev = device.torch_device
+    model = build_model("c3d", num_classes=6, in_channels=3, dropout=0.0, width=16,
+                        depth=3).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = torch.from_numpy(splits.train.x), torch.from_numpy(splits.train.y)
     vx, vy = torch.from_numpy(splits.val.x), torch.from_numpy(splits.val.y)
@@ -56,24 +60,24 @@ def bare_loop(splits, epochs: int, seed: int) -> float:
     for _ in range(epochs):
         model.train()
         for idx in torch.randperm(len(x)).split(16):
-            loss = F.cross_entropy(model(x[idx].float().div_(255)), y[idx])
+            with device.autocast():
+                loss = F.cross_entropy(model(x[idx].to(dev).float().div_(255)), y[idx].to(dev))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         model.eval()
-        with torch.inference_mode():
-            correct = sum((model(bx.float().div_(255)).argmax(1) == by).sum().item()
+        with torch.inference_mode(), device.autocast():
+            correct = sum((model(bx.to(dev).float().div_(255)).argmax(1).cpu() == by).sum().item()
                           for bx, by in zip(vx.split(16), vy.split(16)))
         assert 0 <= correct <= len(vy)
     return len(x) * epochs / (time.perf_counter() - started)
 
 
-def study_loop(config, splits, tmp: Path, run: int) -> float:
+def study_loop(config, splits, tmp: Path, run: int, device: Device) -> float:
     """One trial of a real study; the clock runs around the whole trial, storage writes included."""
     storage = f"sqlite:///{tmp / f'bench{run}.db'}"
     study = optuna.create_study(storage=storage, study_name="bench", direction=config.direction)
-    objective = study_runner.Objective(config, splits, pick_device("cpu"),
-                                       Progress(1, io.StringIO()))
+    objective = Objective(config, splits, device, Progress(1, io.StringIO()))
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     started = time.perf_counter()
     study.optimize(objective, n_trials=1)
@@ -86,7 +90,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None,
+                        help="default: cuda, else mps, else cpu")
     args = parser.parse_args()
+    device = pick_device(args.device)
 
     with tempfile.TemporaryDirectory() as tmp:
         study_file = Path(tmp) / "bench.yaml"
@@ -95,12 +102,12 @@ def main() -> None:
         splits = study_runner.load_splits(config)
         print(f"c3d (width 16, depth 3) on {len(splits.train)} synthetic clips "
               f"{'x'.join(map(str, splits.train.x.shape[1:]))}, batch 16, {args.epochs} epochs, "
-              f"{args.repeats} repeats each, cpu with {torch.get_num_threads()} threads")
-        bare_loop(splits, 1, seed=0)  # warm-up: first-call allocations and kernel selection
+              f"{args.repeats} repeats each, device {device.describe()}")
+        bare_loop(splits, 1, seed=0, device=device)  # warm-up: allocations, kernel selection
         bare, loop = [], []
         for run in range(args.repeats):
-            bare.append(bare_loop(splits, args.epochs, seed=0))
-            loop.append(study_loop(config, splits, Path(tmp), run))
+            bare.append(bare_loop(splits, args.epochs, seed=0, device=device))
+            loop.append(study_loop(config, splits, Path(tmp), run, device))
         for name, runs in [("bare PyTorch loop", bare), ("plateau study loop", loop)]:
             print(f"{name:>18}: {statistics.median(runs):7.1f} samples/s (median; runs: "
                   f"{', '.join(f'{r:.1f}' for r in runs)})")
