@@ -7,7 +7,7 @@ scikit-learn, the history written to the storage each epoch, ``trial.report`` an
 progress lines. Runs alternate (bare, loop, bare, loop, ...) so that drift of a noisy machine hits both;
 the figure is the ratio of the medians.
 
-    python bench/loop_overhead.py [--repeats 3] [--epochs 3]
+    python bench/loop_overhead.py [--repeats 5] [--epochs 5] [--device cuda] [--frame-size 64 ...]
 
 The last line reads ``loop/bare throughput ratio: R`` (goal: R >= 0.97).
 """
@@ -36,17 +36,18 @@ from search.objective import Objective  # noqa: E402
 from search.progress import Progress  # noqa: E402
 
 STUDY = """
-data: {kind: synthetic_gestures, num_classes: 6, clips_per_class: 60, clip_length: 8,
-       frame_size: 32, val_fraction: 0.25, seed: 0}
-budget: {n_trials: 1, max_epochs: EPOCHS}
+data: {{kind: synthetic_gestures, num_classes: 6, clips_per_class: {clips_per_class},
+       clip_length: {clip_length}, frame_size: {frame_size}, val_fraction: 0.25, seed: 0}}
+budget: {{n_trials: 1, max_epochs: {epochs}}}
 pruner: hyperband
 early_stopping: false
-space: {architecture: c3d, lr: 0.001, batch_size: 16, optimizer: adam, loss: cross_entropy}
-models: {c3d: {width: 16, depth: 3}}
+space: {{architecture: c3d, lr: 0.001, batch_size: {batch_size}, optimizer: adam,
+        loss: cross_entropy}}
+models: {{c3d: {{width: 16, depth: 3}}}}
 """
 
 
-def bare_loop(splits, epochs: int, seed: int, device: Device) -> float:
+def bare_loop(splits, epochs: int, batch_size: int, seed: int, device: Device) -> float:
     """A minimal loop a person would write: Adam, cross entropy, an accuracy pass per epoch (with the
     same mixed precision as plateau's loop on CUDA, so that only the loop differs)."""
     torch.manual_seed(seed)
@@ -59,7 +60,7 @@ def bare_loop(splits, epochs: int, seed: int, device: Device) -> float:
     started = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        for idx in torch.randperm(len(x)).split(16):
+        for idx in torch.randperm(len(x)).split(batch_size):
             with device.autocast():
                 loss = F.cross_entropy(model(x[idx].to(dev).float().div_(255)), y[idx].to(dev))
             optimizer.zero_grad(set_to_none=True)
@@ -68,7 +69,7 @@ def bare_loop(splits, epochs: int, seed: int, device: Device) -> float:
         model.eval()
         with torch.inference_mode(), device.autocast():
             correct = sum((model(bx.to(dev).float().div_(255)).argmax(1).cpu() == by).sum().item()
-                          for bx, by in zip(vx.split(16), vy.split(16)))
+                          for bx, by in zip(vx.split(batch_size), vy.split(batch_size)))
         assert 0 <= correct <= len(vy)
     return len(x) * epochs / (time.perf_counter() - started)
 
@@ -88,8 +89,12 @@ def study_loop(config, splits, tmp: Path, run: int, device: Device) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--clips-per-class", type=int, default=60)
+    parser.add_argument("--clip-length", type=int, default=8)
+    parser.add_argument("--frame-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None,
                         help="default: cuda, else mps, else cpu")
     args = parser.parse_args()
@@ -97,16 +102,17 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         study_file = Path(tmp) / "bench.yaml"
-        study_file.write_text(STUDY.replace("EPOCHS", str(args.epochs)))
+        study_file.write_text(STUDY.format(**vars(args)))
         config = load_study_config(study_file)
         splits = study_runner.load_splits(config)
         print(f"c3d (width 16, depth 3) on {len(splits.train)} synthetic clips "
-              f"{'x'.join(map(str, splits.train.x.shape[1:]))}, batch 16, {args.epochs} epochs, "
+              f"{'x'.join(map(str, splits.train.x.shape[1:]))}, batch {args.batch_size}, "
+              f"{args.epochs} epochs, "
               f"{args.repeats} repeats each, device {device.describe()}")
-        bare_loop(splits, 1, seed=0, device=device)  # warm-up: allocations, kernel selection
+        bare_loop(splits, 1, args.batch_size, seed=0, device=device)  # warm-up: allocations
         bare, loop = [], []
         for run in range(args.repeats):
-            bare.append(bare_loop(splits, args.epochs, seed=0, device=device))
+            bare.append(bare_loop(splits, args.epochs, args.batch_size, seed=0, device=device))
             loop.append(study_loop(config, splits, Path(tmp), run, device))
         for name, runs in [("bare PyTorch loop", bare), ("plateau study loop", loop)]:
             print(f"{name:>18}: {statistics.median(runs):7.1f} samples/s (median; runs: "
