@@ -53,6 +53,9 @@ class Objective:
             trial.set_user_attr("traceback", traceback.format_exc())
             trial.set_user_attr("stop_reason", f"failed: {message}")
             raise
+        except KeyboardInterrupt:  # Optuna marks it FAIL and stops the study
+            trial.set_user_attr("stop_reason", "interrupted (Ctrl-C)")
+            raise
 
         for key, value in result.history.to_user_attrs().items():
             trial.set_user_attr(key, value)
