@@ -8,6 +8,7 @@ follow scikit-learn's: "studies/x.yaml: 'space.lr.low' must be a number > 0. Got
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -78,6 +79,8 @@ class Section:
         types = expected if isinstance(expected, tuple) else (expected,)
         if type(value) is int and float in types and int not in types:
             value = float(value)
+        if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf
+            raise self.error(self.key(name), "a finite number", value)
         problem = check(value) if check else None
         if problem:
             raise self.error(self.key(name), problem, value)

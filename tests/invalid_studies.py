@@ -23,6 +23,8 @@ INVALID = {
                       ["'space.optimizer.choices' must be a non-empty list"]),
     "repeated choices": ({"space": {"batch_size": {"choices": [8, 8]}}},
                          ["'space.batch_size.choices' must be a list without repeated values"]),
+    "infinite number": ({"budget": {"timeout": float("inf")}},
+                        ["'budget.timeout' must be a finite number", "Got inf"]),
     "dropout out of range": ({"space": {"dropout": 1.5}}, ["'space.dropout' must be in [0, 1)"]),
     "misspelt range key": ({"space": {"lr": {"low": 0.1, "hi": 1.0}}},
                            ["unknown key 'space.lr.hi'", "did you mean 'high'"]),

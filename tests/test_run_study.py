@@ -48,8 +48,16 @@ def read_back_in_fresh_process(storage: str, study_name: str) -> list[dict]:
 def test_study_stores_every_epoch_of_every_trial_for_another_process(write_study, sqlite_url,
                                                                       capsys):
     assert run(write_study(), "--storage", sqlite_url) == 0
-    out = capsys.readouterr().out
-    assert "Best trial #" in out and f"optuna-dashboard {sqlite_url}" in out
+    captured = capsys.readouterr()
+    assert "Best trial #" in captured.out and f"optuna-dashboard {sqlite_url}" in captured.out
+    assert captured.out.count("completed 2 epochs") == 3
+    # Not a terminal: plain progress lines, one per epoch and one per finished trial.
+    err = captured.err.splitlines()
+    assert sum(line.startswith("  #") and " epoch " in line for line in err) == 6
+    finished = [line for line in err if line.startswith("trial ") and "COMPLETE" in line]
+    assert [line.split(" (#")[0] for line in finished] == [
+        "trial 1 of 3", "trial 2 of 3", "trial 3 of 3"]
+    assert all("best so far" in line for line in finished)
 
     trials = read_back_in_fresh_process(sqlite_url, "tiny")
     assert [t["state"] for t in trials] == ["COMPLETE"] * 3
