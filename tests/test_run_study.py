@@ -180,3 +180,20 @@ def test_other_storages(kind, write_study, tmp_path):
         from search.storage import open_storage
 
         optuna.delete_study(study_name=name, storage=open_storage(storage))
+
+
+def test_timeout_stops_starting_trials(write_study, sqlite_url):
+    # Optuna checks the timeout between trials: the first trial runs, no second one starts.
+    assert run(write_study({"budget": {"max_epochs": 1}}), "--storage", sqlite_url,
+               "--n-trials", 10, "--timeout", 0.01) == 0
+    assert len(optuna.load_study(study_name="tiny", storage=sqlite_url).trials) == 1
+
+
+@pytest.mark.parametrize("sampler, pruner", [("random", "median"), ("cmaes", "hyperband"),
+                                             ("gp", "none")])
+def test_every_sampler_and_pruner_name_runs(sampler, pruner, write_study, sqlite_url):
+    path = write_study({"sampler": Replace(name=sampler), "pruner": pruner,
+                        "budget": {"n_trials": 2, "max_epochs": 1}})
+    assert run(path, "--storage", sqlite_url) == 0
+    study = optuna.load_study(study_name="tiny", storage=sqlite_url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
