@@ -23,3 +23,7 @@ class DataError(PlateauError):
 
 class StorageError(PlateauError):
     """An Optuna storage URL cannot be opened, or a study in it does not match the study file."""
+
+
+class LogError(PlateauError):
+    """A training log, a predictions file or a stored study cannot be read as a run's history."""

@@ -76,15 +76,15 @@ class PerClass:
     f1: list[float]
     support: list[int]  # validation examples per class
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted class
-    train_counts: list[int]  # training examples per class (the imbalance the model saw)
-    epoch: int  # the epoch these results come from
+    train_counts: list[int] | None  # training examples per class (None: unknown, e.g. from a log)
+    epoch: int | None  # the epoch these results come from (None: unknown)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PerClass:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
@@ -26,12 +27,29 @@ OPTIMIZERS: Mapping[str, Callable[[Params, "Hyperparams"], torch.optim.Optimizer
     })
 )
 
+# Linear warm-up over this fraction of max_epochs (at least one epoch) before the cosine decay:
+# Goyal et al. (2017) warm up over 5 of 90 epochs; a tenth suits the short runs of a search.
+WARMUP_FRACTION = 0.1
+
+
+def _warmup_cosine(optimizer: torch.optim.Optimizer, max_epochs: int):
+    warmup = max(1, round(WARMUP_FRACTION * max_epochs))
+
+    def factor(epoch: int) -> float:
+        if epoch < warmup:
+            return (epoch + 1) / (warmup + 1)
+        return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, max_epochs - warmup)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
 # name -> scheduler stepped once per epoch, given the optimizer and max_epochs (None: constant lr).
 LR_SCHEDULES: Mapping[str, Callable[[torch.optim.Optimizer, int], object] | None] = (
     types.MappingProxyType({
         "constant": None,
         "cosine": lambda optimizer, max_epochs: torch.optim.lr_scheduler.CosineAnnealingLR(
             optimizer, T_max=max_epochs),
+        "warmup_cosine": _warmup_cosine,  # linear warm-up, then cosine decay to zero
     })
 )
 

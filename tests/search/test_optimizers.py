@@ -39,3 +39,17 @@ def test_cosine_schedule_decays_to_zero_over_max_epochs_and_constant_has_none():
         schedule.step()
     assert lrs[0] == pytest.approx(0.1) and lrs == sorted(lrs, reverse=True)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_warmup_cosine_ramps_up_then_decays():
+    weight = torch.nn.Parameter(torch.ones(1))
+    optimizer = build_optimizer([weight], dataclasses.replace(HP, lr=0.1))
+    schedule = build_schedule(optimizer, dataclasses.replace(HP, lr_schedule="warmup_cosine"), 20)
+    lrs = []
+    for _ in range(20):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    peak = lrs.index(max(lrs))
+    assert peak == 2 and lrs[0] < lrs[1] < lrs[2] == pytest.approx(0.1)  # warm-up of 2 epochs
+    assert lrs[peak:] == sorted(lrs[peak:], reverse=True) and lrs[-1] < 0.01

@@ -1,0 +1,141 @@
+"""The fix table: for each diagnosis, what to try next, in order, as changes to the study file.
+
+This is the troubleshooting guide's pitfall table (overfitting, underfitting, class imbalance) plus
+divergence, written as data. Each fix has a one-line reason and the concrete edits of a study file it
+implies, so the search side can apply them (``python run_study.py run`` with the edited file):
+
+- ``set``: replace the value at ``key`` (``space.dropout`` -> ``{low: 0.3, high: 0.6}``);
+- ``include``: add values to the choices at ``key`` (``space.loss`` gains ``focal``);
+- ``scale``: multiply the number(s) at ``key`` (a fixed value, a range's ends, or each choice).
+
+Keys are dotted paths in a study file; ``models.*.width`` means the knob in every architecture that
+has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Change:
+    op: str  # "set" | "include" | "scale"
+    key: str  # dotted path in a study file
+    value: Any
+
+    def text(self) -> str:
+        if self.op == "set":
+            return f"{self.key}: {_spec_text(self.value)}"
+        if self.op == "include":
+            return f"{self.key}: also try {', '.join(map(str, self.value))}"
+        return f"{self.key}: x{self.value:g}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "key": self.key, "value": self.value}
+
+
+def _spec_text(value: Any) -> str:
+    if isinstance(value, dict) and "low" in value:
+        scale = " (log scale)" if value.get("log") else ""
+        return f"search [{value['low']:g}, {value['high']:g}]{scale}"
+    if isinstance(value, dict) and "choices" in value:
+        return f"choose from [{', '.join(map(str, value['choices']))}]"
+    return f"set to {value}"
+
+
+@dataclass(frozen=True)
+class Fix:
+    name: str
+    reason: str  # one line: why it helps, with its source
+    changes: tuple[Change, ...] = ()  # empty: a step outside the search space (stated in `reason`)
+
+    def text(self) -> str:
+        return "; ".join(change.text() for change in self.changes) or "(outside the search space)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "reason": self.reason, "change": self.text(),
+                "changes": [change.to_json() for change in self.changes]}
+
+
+def _fix(name: str, reason: str, *changes: tuple[str, str, Any]) -> Fix:
+    return Fix(name, reason, tuple(Change(op, key, value) for op, key, value in changes))
+
+
+FIXES: Mapping[str, tuple[Fix, ...]] = {
+    "overfit": (
+        _fix("dropout", "Dropout stops units co-adapting to the training set (Srivastava et al., "
+             "2014); the vehicle-CNN seed narrowed its train-validation gap with it.",
+             ("set", "space.dropout", {"low": 0.3, "high": 0.6})),
+        _fix("weight_decay", "An L2 penalty keeps the weights small; AdamW applies it decoupled from "
+             "the adaptive step (Loshchilov & Hutter, 2019).",
+             ("set", "space.weight_decay", {"low": 1e-4, "high": 1e-2, "log": True}),
+             ("include", "space.optimizer", ["adamw"])),
+        _fix("early_stopping", "Validation stopped improving long before the last epoch: stop near "
+             "its optimum (Prechelt, 1998) and spend the epochs on other trials.",
+             ("set", "early_stopping.patience", 3), ("set", "early_stopping.warmup_epochs", 0)),
+        _fix("augmentation", "More varied training examples (random crops, small affine moves, "
+             "colour and temporal jitter, as the Jester seed used) make memorising harder.",
+             ("include", "space.augmentation", ["random_resized_crop", "random_affine",
+                                                "color_jitter", "temporal_jitter"])),
+        _fix("transfer_learning", "A backbone pretrained on a large video set (Kinetics) needs "
+             "far fewer examples of your classes; the HMDB51 seed fine-tunes R(2+1)D.",
+             ("include", "space.architecture", ["r2plus1d"]),
+             ("set", "models.r2plus1d.pretrained", True)),
+        _fix("smaller_model", "Fewer parameters have less room to memorise the training set.",
+             ("scale", "models.*.width", 0.5), ("scale", "models.*.hidden_channels", 0.5)),
+        _fix("ensemble", "Averaging several models cancels their individual errors: the Jester "
+             "seed's five 3D CNNs at 85% gave 88% together. Retrain the best trials' settings "
+             "with other seeds and average their predictions."),
+    ),
+    "underfit": (
+        _fix("capacity", "The model cannot fit even the training set: give it more layers and "
+             "units.", ("scale", "models.*.width", 2.0), ("scale", "models.*.hidden_channels", 2.0),
+             ("scale", "models.*.depth", 2.0)),
+        _fix("train_longer", "Training loss was still high at the last epoch: allow more epochs.",
+             ("scale", "budget.max_epochs", 2.0)),
+        _fix("learning_rate", "Too small a step makes too little progress per epoch: search "
+             "higher learning rates.", ("set", "space.lr", {"low": 1e-3, "high": 3e-2, "log": True})),
+        _fix("optimizer_and_batch_size", "Adaptive optimizers and smaller batches (more, noisier "
+             "steps per epoch) often get a stuck model moving.",
+             ("include", "space.optimizer", ["adam", "adamw"]),
+             ("include", "space.batch_size", [16, 32])),
+        _fix("less_regularization", "Regularisation holds the model back from the training set "
+             "it cannot fit yet.", ("set", "space.dropout", {"low": 0.0, "high": 0.2}),
+             ("set", "space.weight_decay", {"low": 1e-6, "high": 1e-4, "log": True})),
+        _fix("batch_norm", "Batch normalisation (Ioffe & Szegedy, 2015) eases optimisation of "
+             "deeper nets.", ("set", "models.*.batch_norm", True)),
+    ),
+    "imbalanced": (
+        _fix("macro_f1_objective", "Accuracy rewards predicting the majority classes; macro-F1 "
+             "weighs every class alike.", ("set", "objective", "val_macro_f1")),
+        _fix("weighted_cross_entropy", "Weigh each class's loss by its inverse frequency, so "
+             "minority errors cost as much in total as majority ones.",
+             ("include", "space.loss", ["weighted_cross_entropy"]),
+             ("set", "space.class_weighting", {"choices": ["inverse_frequency",
+                                                           "effective_number"]})),
+        _fix("focal_loss", "Focal loss (Lin et al., 2017) spends the gradient on the hard "
+             "examples, which are mostly the minority classes'.",
+             ("include", "space.loss", ["focal"]),
+             ("set", "space.focal_gamma", {"low": 1.0, "high": 3.0})),
+        _fix("resampling", "Oversample the minority classes (or undersample the majority) so "
+             "each batch sees the classes more evenly.",
+             ("include", "space.sampling", ["oversample", "undersample"])),
+        _fix("cost_sensitive", "Weights from the effective number of samples (Cui et al., 2019) "
+             "stop the very rare classes' weights from exploding.",
+             ("set", "space.class_weighting", "effective_number")),
+        _fix("ensemble", "Balanced bagging: average models each trained on a rebalanced sample."),
+    ),
+    "diverged": (
+        _fix("lower_learning_rate", "The loss blew up: the steps are too large for this loss "
+             "surface. Search learning rates ten times smaller.", ("scale", "space.lr", 0.1)),
+        _fix("gradient_clipping", "Clipping the gradient norm bounds each step even where the "
+             "loss is steep (Pascanu et al., 2013).",
+             ("set", "space.grad_clip_norm", {"choices": [0.5, 1.0, 5.0]})),
+        _fix("warmup", "Ramping the learning rate up over the first epochs avoids the early "
+             "blow-up of a large rate (Goyal et al., 2017).",
+             ("set", "space.lr_schedule", "warmup_cosine")),
+        _fix("batch_norm", "Batch normalisation keeps activations in range as the weights move.",
+             ("set", "models.*.batch_norm", True)),
+    ),
+}
