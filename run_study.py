@@ -3,6 +3,8 @@
 
     python run_study.py                              # the default study, studies/demo.yaml
     python run_study.py run studies/NAME.yaml [options]
+    python run_study.py diagnose LOG [--predictions CSV] [--json] [--report OUT.html]
+    python run_study.py diagnose --storage URL --study NAME [--trial N] [--json] [--report OUT.html]
 
 Bad input (a study file, a data folder, a storage URL) gets one line on stderr and exit code 2,
 before anything is stored.
@@ -18,6 +20,10 @@ from typing import NoReturn, Sequence
 from search.errors import PlateauError
 
 DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "demo.yaml"
+
+
+class UsageError(Exception):
+    """Options that do not go together: reported like argparse's own usage errors."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,6 +80,27 @@ def build_parser() -> Parser:
     run.add_argument("--device", choices=["cuda", "mps", "cpu"],
                      help="training device (default: cuda, else mps, else cpu)")
     run.set_defaults(handler=cmd_run)
+
+    diagnose = commands.add_parser(
+        "diagnose", help="say why a run plateaued (overfit, underfit, imbalanced, diverged or "
+                         "healthy) and what to try next",
+        description="Diagnose a training log (Keras CSVLogger, Lightning metrics.csv, TensorBoard "
+                    "event folder) or the trials of a study in an Optuna storage: labels, the "
+                    "numbers behind them, and fixes as changes to the study file.")
+    diagnose.add_argument("log", nargs="?", type=Path, metavar="LOG",
+                          help="a Keras CSV, a Lightning metrics.csv (or its folder), or a "
+                               "TensorBoard log folder")
+    diagnose.add_argument("--predictions", type=Path, metavar="CSV",
+                          help="validation predictions, columns y_true,y_pred (class ids or names): "
+                               "needed to judge class imbalance from a log")
+    diagnose.add_argument("--storage", metavar="URL", help="an Optuna storage, as for run")
+    diagnose.add_argument("--study", metavar="NAME", help="the study to diagnose (with --storage)")
+    diagnose.add_argument("--trial", type=int, metavar="N", help="one trial's number")
+    diagnose.add_argument("--json", action="store_true",
+                          help="print exactly one JSON object instead of text")
+    diagnose.add_argument("--report", type=Path, metavar="OUT.html",
+                          help="also write a self-contained HTML report (plotly, works offline)")
+    diagnose.set_defaults(handler=cmd_diagnose)
     return parser
 
 
@@ -96,14 +123,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from diagnose import command
+
+    if args.log is not None:
+        if args.storage or args.study or args.trial is not None:
+            raise UsageError("give either a LOG or --storage with --study, not both")
+        return command.run_log(args.log, args.predictions, args.json, args.report)
+    if not (args.storage and args.study):
+        raise UsageError("give a LOG file or folder, or --storage URL --study NAME")
+    if args.predictions is not None:
+        raise UsageError("--predictions goes with a LOG; a plateau trial stores its per-class "
+                         "results itself")
+    return command.run_study(args.storage, args.study, args.trial, args.json, args.report)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
     if args.command is None:  # options but no command
-        parser.error("choose a command: run")
+        parser.error("choose a command: run or diagnose")
     try:
         return args.handler(args)
+    except UsageError as exc:
+        parser.error(f"{args.command}: {exc}")
     except PlateauError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

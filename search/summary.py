@@ -6,6 +6,9 @@ from collections import Counter
 
 import optuna
 
+from diagnose.diagnosis import diagnose
+from diagnose.verdict import labels_text
+from search.history import History
 from search.progress import format_params, format_value
 from search.storage import dashboard_command, describe
 
@@ -31,12 +34,23 @@ def study_summary(study: optuna.Study, storage_url: str, trial_numbers: list[int
     by_number = {t.number: t for t in trials}
     if trial_numbers:
         lines.append(f"Trials of this run:\n  {'#':>4}  {'state':<8}  {metric:>12}  epochs  "
-                     f"why it stopped")
+                     f"{'diagnosis':<20}  why it stopped")
     for number in trial_numbers:
         t = by_number[number]
         value = format_value(t.value) if t.value is not None else "-"
         lines.append(f"  {number:>4}  {t.state.name:<8}  {value:>12}  "
-                     f"{t.user_attrs.get('epochs_run', '-'):>6}  {t.user_attrs.get('stop_reason', '')}")
+                     f"{t.user_attrs.get('epochs_run', '-'):>6}  {_diagnosis(t):<20}  "
+                     f"{t.user_attrs.get('stop_reason', '')}")
+    if trial_numbers:
+        lines.append(f"Why a trial plateaued, and what to try: python run_study.py diagnose "
+                     f"--storage {storage_url} --study {study.study_name} --trial N")
     lines.append(f"Storage: {describe(storage_url)}")
     lines.append(f"Inspect: {dashboard_command(storage_url)}")
     return "\n".join(lines)
+
+
+def _diagnosis(trial: optuna.trial.FrozenTrial) -> str:
+    """The trial's diagnosis labels, from the history it stored."""
+    if "history" not in trial.user_attrs:
+        return "-"
+    return labels_text(diagnose(History.from_user_attrs(trial.user_attrs)))

@@ -1,0 +1,75 @@
+"""The thresholds the rules compare measurements with, each named, sourced and explained.
+
+They are deliberately stated in units that mean the same on any dataset, model and optimizer:
+fractions of accuracy, ratios of losses, nats of cross entropy, epochs as fractions of the run.
+"""
+
+from __future__ import annotations
+
+import math
+
+# --- reading curves ----------------------------------------------------------------------------
+# Fewer epochs than this and the shape of a curve (falling, flat, rising) cannot be told apart from
+# noise: the run is "too short to judge" rather than guessed at.
+MIN_EPOCHS = 3
+# Exponential moving average weight for noisy curves: TensorBoard's default smoothing (0.6), with
+# its start-up debiasing. Small validation sets move in steps of one example per epoch.
+SMOOTHING = 0.6
+
+# --- overfit -----------------------------------------------------------------------------------
+# "Fits the training data much better than the validation data": a train-validation accuracy gap
+# of 10 points at the end. The seeds call 15-18 point gaps overfitting (Jester 3D CNN: ~100% vs 85%;
+# vehicle CNN: 88% vs 70%); well-regularised runs stay within a few points.
+ACCURACY_GAP = 0.10
+# Prechelt (1998), "Early stopping - but when?": generalization loss GL(t) = 100 * (E_va(t) /
+# E_opt(t) - 1), the validation loss in percent above its minimum so far. GL_5 is his stopping
+# criterion: past it, validation has stopped improving.
+GL_STOPPED = 5.0
+# A validation loss 50% above its minimum while the training loss kept halving is memorisation even
+# when accuracies stay close (confident mistakes grow before wrong answers do).
+GL_MEMORISING = 50.0
+TRAIN_LOSS_FALL = 0.5  # training loss at the end <= this fraction of its value at the validation optimum
+# The validation optimum counts as "long before the end" when it is at least this fraction of the
+# run (and at least Keras EarlyStopping's customary patience of 3 epochs) before the last epoch.
+STALL_FRACTION = 0.2
+STALL_MIN_EPOCHS = 3
+
+# --- underfit ----------------------------------------------------------------------------------
+# A network with enough capacity and training fits (nearly) all of its training set - Zhang et al.
+# (2017) fit even random labels. Training accuracy below 90% at the end (measured on the training
+# batches, dropout on, as Keras and Lightning log it) means the model does not fit the training data.
+UNDERFIT_ACCURACY = 0.90
+# Without accuracy: a training loss that kept more than 70% of its first-epoch value has not been
+# fitted (a sound run loses most of its loss within the first few epochs).
+UNDERFIT_LOSS_KEPT = 0.70
+
+# --- diverged ----------------------------------------------------------------------------------
+# A classifier's cross entropy at initialisation is about ln(k) for k classes (uniform guessing).
+# A mean loss above ln(2000) = 7.6 nats - uniform guessing over 2,000 classes, the size of WLASL2000,
+# the largest label set in plateau's seeds - means confidently wrong outputs: the logits blew up.
+# Keras clips probabilities at 1e-7, so its blown-up runs sit at about 16.1 x error rate nats.
+BLOWUP_LOSS = math.log(2000)
+# Or the loss rose to 10x its lowest value so far: far above where it started.
+EXPLOSION_FACTOR = 10.0
+# A run that blew up but ended fitting the training set (accuracy >= UNDERFIT_ACCURACY) recovered:
+# that is a note (a loss spike), not a divergence.
+
+# --- imbalanced --------------------------------------------------------------------------------
+# Imbalance ratio n_max / n_min of the class counts. evalml's class-imbalance check warns from 9:1 and
+# SageMaker Debugger's ClassImbalance rule from 10:1; a ratio of 3 already skews what plain cross
+# entropy learns, so it qualifies here - but the label also needs evidence of harm (below).
+IMBALANCE_RATIO = 3.0
+# Harm: balanced accuracy (mean per-class recall) 10 points below accuracy, or the minority classes'
+# mean recall below half the majority classes' (SageMaker's misprediction threshold is 0.7 errors
+# per class; DeepChecks checks per-class recall against the others').
+BALANCED_ACCURACY_GAP = 0.10
+MINORITY_RECALL_RATIO = 0.5
+
+# --- secondary notes ---------------------------------------------------------------------------
+# Still improving: the validation metric gained more than this over the last STALL_FRACTION of the
+# run (Keras EarlyStopping's min_delta plays this role; 0.005 is a common choice for accuracies).
+IMPROVING_MIN_DELTA = 0.005
+# Oscillating: the training loss changed direction in at least half of the epochs, by steps of more
+# than 10% of its level.
+OSCILLATION_TURNS = 0.5
+OSCILLATION_STEP = 0.10

@@ -1,0 +1,85 @@
+"""A run's curves as numpy arrays, smoothed, with the few measurements the rules are made of."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diagnose.criteria import SMOOTHING
+from search.history import History
+
+
+def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
+    """TensorBoard's smoothing: a debiased exponential moving average that skips missing (NaN) and
+    non-finite points instead of spreading them."""
+    out = np.full(len(values), np.nan)
+    last, debias = 0.0, 0.0
+    for i, value in enumerate(values):
+        if np.isfinite(value):
+            last = weight * last + (1 - weight) * value
+            debias = weight * debias + (1 - weight)
+        if debias > 0:
+            out[i] = last / debias
+    return out
+
+
+class Curves:
+    """A run's curves as arrays (NaN where an epoch lacks a value), computed once per column."""
+
+    def __init__(self, history: History):
+        self.history = history
+        self.n = len(history.rows)
+        self._raw: dict[str, np.ndarray] = {}
+        self._smoothed: dict[str, np.ndarray] = {}
+        epochs = self.raw("epoch")
+        self.epochs = epochs if np.isfinite(epochs).all() else np.arange(1, self.n + 1.0)
+
+    def raw(self, column: str) -> np.ndarray:
+        if column not in self._raw:
+            self._raw[column] = np.array(
+                [np.nan if v is None else float(v) for v in self.history.column(column)], float)
+        return self._raw[column]
+
+    def has(self, column: str) -> bool:
+        """Whether any epoch logged a value (finite or not) for ``column``."""
+        return any(v is not None for v in self.history.column(column))
+
+    def nonfinite(self, column: str) -> np.ndarray:
+        """Epochs whose logged value is NaN or infinite (a missing value is not non-finite)."""
+        return np.array([v is not None and not np.isfinite(v) for v in self.history.column(column)],
+                        dtype=bool)
+
+    def smoothed(self, column: str) -> np.ndarray:
+        if column not in self._smoothed:
+            self._smoothed[column] = smooth(self.raw(column))
+        return self._smoothed[column]
+
+    def end(self, column: str) -> float:
+        """The smoothed value at the last epoch that has one (NaN if none)."""
+        values = self.smoothed(column)
+        finite = values[np.isfinite(values)]
+        return float(finite[-1]) if len(finite) else float("nan")
+
+    def last(self, column: str) -> float:
+        """The raw value at the last epoch that has a finite one (NaN if none)."""
+        values = self.raw(column)
+        finite = values[np.isfinite(values)]
+        return float(finite[-1]) if len(finite) else float("nan")
+
+    def epoch_at(self, index: int) -> int:
+        return int(self.epochs[index])
+
+
+def generalization_loss(val_loss: np.ndarray) -> np.ndarray:
+    """Prechelt's GL(t) = 100 * (E_va(t) / E_opt(t) - 1), E_opt the lowest validation loss so far."""
+    best = np.fmin.accumulate(np.where(np.isfinite(val_loss), val_loss, np.inf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 100.0 * (val_loss / best - 1.0)
+
+
+def best_index(values: np.ndarray, maximize: bool) -> int | None:
+    """Index of the best finite value (the first, on ties), or None."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    masked = np.where(finite, values, -np.inf if maximize else np.inf)
+    return int(np.argmax(masked) if maximize else np.argmin(masked))

@@ -1,0 +1,51 @@
+"""``diagnose(history)``: run every rule and note, settle the labels, attach the fixes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from diagnose.curves import Curves
+from diagnose.findings import LABELS, Diagnosis, Finding
+from diagnose.fixes import FIXES, Fix
+from diagnose.notes import NOTES
+from diagnose.rules import RULES, NotJudged
+from search.history import History
+
+# Labels a run needs judged before it may be called healthy. Imbalance is not among them: logs
+# rarely carry per-class results, and without them imbalance is never claimed either way.
+REQUIRED_FOR_HEALTHY = ("diverged", "overfit", "underfit")
+
+
+def diagnose(history: History) -> Diagnosis:
+    curves = Curves(history)
+    results = {name: rule(curves) for name, rule in RULES.items()}
+    fired = {name: r for name, r in results.items() if isinstance(r, Finding)}
+    if "diverged" in fired:  # a blown-up run fits nothing; "underfit" would prescribe capacity
+        fired.pop("underfit", None)
+    not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
+
+    findings = tuple(_with_fixes(fired[label], curves) for label in LABELS if label in fired)
+    labels = tuple(f.label for f in findings)
+    if not labels and not any(name in not_judged for name in REQUIRED_FOR_HEALTHY):
+        labels = ("healthy",)
+
+    notes = tuple(note for note in (check(curves) for check in NOTES.values()) if note is not None)
+    if "diverged" in fired:  # after a blow-up only the oscillation is worth a note of its own
+        notes = tuple(n for n in notes if n.label == "oscillating")
+    return Diagnosis(labels, findings, notes, not_judged)
+
+
+def _with_fixes(finding: Finding, curves: Curves) -> Finding:
+    fixes: tuple[Fix, ...] = FIXES[finding.label]
+    if finding.label == "underfit" and _still_falling(curves):
+        # Learning too slowly rather than unable to learn: step size and time before capacity.
+        first = ("learning_rate", "train_longer")
+        fixes = tuple(sorted(fixes, key=lambda f: first.index(f.name) if f.name in first else 2))
+    return dataclasses.replace(finding, fixes=fixes)
+
+
+def _still_falling(curves: Curves) -> bool:
+    """Whether the training loss was still falling steadily at the end (it has not plateaued)."""
+    loss = curves.smoothed("train_loss")
+    tail = loss[-max(3, curves.n // 5):]
+    return len(tail) >= 3 and bool((tail[1:] < tail[:-1]).all())

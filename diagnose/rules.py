@@ -1,0 +1,222 @@
+"""The rules: one function per label, reading a run's ``Curves`` and saying whether the label holds.
+
+A rule returns a ``Finding`` (it fired, with its evidence), ``None`` (judged: it does not hold) or
+``NotJudged`` (the run lacks what the rule needs: say so rather than guess). Thresholds live in
+``diagnose.criteria`` with their sources; fixes are attached later from ``diagnose.fixes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import numpy as np
+
+from diagnose import criteria as c
+from diagnose.curves import Curves, best_index, generalization_loss
+from diagnose.findings import Finding
+
+
+@dataclass(frozen=True)
+class NotJudged:
+    reason: str
+
+
+Result = Finding | NotJudged | None
+
+
+def _confidence(measured: float, threshold: float, span: float) -> float:
+    """0.5 at the threshold, rising linearly to 1 at threshold + span (span signed for "below")."""
+    return float(np.clip(0.5 + 0.5 * (measured - threshold) / span, 0.5, 1.0))
+
+
+def _too_short(curves: Curves) -> NotJudged | None:
+    if curves.n < c.MIN_EPOCHS:
+        return NotJudged(f"the history is too short: {curves.n} epoch(s), the curves need at "
+                         f"least {c.MIN_EPOCHS}")
+    return None
+
+
+def _stalled(index: int, n: int) -> bool:
+    return n - 1 - index >= max(c.STALL_MIN_EPOCHS, c.STALL_FRACTION * n)
+
+
+def diverged(curves: Curves) -> Result:
+    """NaN/inf loss, or a loss that blew up far above its start and did not recover."""
+    if not (curves.has("train_loss") or curves.has("val_loss")):
+        return NotJudged("no loss was logged")
+    bad = curves.nonfinite("train_loss") | curves.nonfinite("val_loss")
+    if bad.any():
+        first = int(np.argmax(bad))
+        return Finding("diverged", 1.0,
+                       f"the loss became NaN or infinite at epoch {curves.epoch_at(first)}",
+                       {"first_nonfinite_epoch": curves.epoch_at(first)},
+                       epochs=(curves.epoch_at(first),))
+    if curves.n < c.MIN_EPOCHS:  # a blow-up is a trajectory; one or two epochs are only a level
+        return NotJudged(f"the history is too short to tell a blow-up: {curves.n} epoch(s), need "
+                         f"{c.MIN_EPOCHS} (a NaN or infinite loss would still count)")
+    loss = curves.raw("train_loss") if curves.has("train_loss") else curves.raw("val_loss")
+    first_loss = loss[np.isfinite(loss)][0]
+    blown = (loss >= c.BLOWUP_LOSS) | ((np.arange(len(loss)) > 0)
+                                       & (loss >= c.EXPLOSION_FACTOR * first_loss))
+    if not blown.any():
+        return None
+    peak = best_index(loss, maximize=True)
+    train_acc = curves.last("train_accuracy")  # the state it ended in, unsmoothed
+    if np.isfinite(train_acc):
+        recovered = train_acc >= c.UNDERFIT_ACCURACY
+    else:  # loss only: recovered if it fell back below where it was before the blow-up
+        start = int(np.argmax(blown))
+        recovered = start > 0 and curves.last("train_loss") < np.nanmin(loss[:start])
+    if recovered:
+        return None  # a spike, reported as a note
+    return Finding(
+        "diverged", _confidence(np.log10(loss[peak] / c.BLOWUP_LOSS), 0.0, 1.0),
+        f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (start "
+        f"{first_loss:.4g}) and the model did not recover (training accuracy at the end "
+        f"{train_acc:.3f})" if np.isfinite(train_acc) else
+        f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (start "
+        f"{first_loss:.4g}) and did not recover",
+        {"peak_loss": float(loss[peak]), "peak_epoch": curves.epoch_at(peak),
+         "first_epoch_loss": float(first_loss), "blowup_loss_threshold": round(c.BLOWUP_LOSS, 3),
+         "explosion_factor": c.EXPLOSION_FACTOR, "final_train_accuracy": _num(train_acc),
+         "recovered_accuracy_threshold": c.UNDERFIT_ACCURACY},
+        epochs=(curves.epoch_at(peak),))
+
+
+def overfit(curves: Curves) -> Result:
+    """Fits training much better than validation, and validation stopped improving or got worse."""
+    if not (curves.has("val_loss") or curves.has("val_accuracy")):
+        return NotJudged("no validation metrics were logged")
+    if not (curves.has("train_loss") or curves.has("train_accuracy")):
+        return NotJudged("no training metrics were logged")
+    short = _too_short(curves)
+    if short:
+        return short
+    n, evidence = curves.n, {}
+    gap = curves.end("train_accuracy") - curves.end("val_accuracy")
+    stalled = False
+    if curves.has("val_accuracy"):
+        best_acc = best_index(curves.smoothed("val_accuracy"), maximize=True)
+        stalled = best_acc is not None and _stalled(best_acc, n)
+        evidence.update(accuracy_gap=_num(gap), accuracy_gap_threshold=c.ACCURACY_GAP,
+                        best_val_accuracy_epoch=curves.epoch_at(best_acc) if best_acc is not None
+                        else None)
+    memorising, optimum = False, None
+    if curves.has("val_loss"):
+        val_loss = curves.smoothed("val_loss")
+        optimum = best_index(val_loss, maximize=False)
+        gl = float(generalization_loss(val_loss)[-1])
+        stalled = stalled or gl > c.GL_STOPPED or (optimum is not None and _stalled(optimum, n))
+        evidence.update(generalization_loss=round(gl, 2), gl_stopped_threshold=c.GL_STOPPED,
+                        gl_memorising_threshold=c.GL_MEMORISING,
+                        val_loss_optimum_epoch=curves.epoch_at(optimum))
+        if curves.has("train_loss"):
+            train_loss = curves.smoothed("train_loss")
+            fall = float(train_loss[-1] / train_loss[optimum]) if train_loss[optimum] > 0 else 1.0
+            evidence.update(train_loss_end_over_at_optimum=round(fall, 4),
+                            train_loss_fall_threshold=c.TRAIN_LOSS_FALL)
+            memorising = (gl >= c.GL_MEMORISING and fall <= c.TRAIN_LOSS_FALL
+                          and _stalled(optimum, n) and not gap < 0)
+    evidence["validation_stopped_improving"] = bool(stalled)
+    wide_gap = np.isfinite(gap) and gap >= c.ACCURACY_GAP
+    if not ((wide_gap and stalled) or memorising):
+        return None
+    marks = tuple(sorted({curves.epoch_at(i) for i in (optimum, n - 1) if i is not None}))
+    if wide_gap:
+        summary = (f"training accuracy ends {gap:.3f} above validation accuracy "
+                   f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
+                   f"validation stopped improving")
+        confidence = _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP)
+    else:
+        summary = (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
+                   f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
+                   f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there")
+        confidence = _confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING)
+    return Finding("overfit", confidence, summary, evidence, epochs=marks)
+
+
+def underfit(curves: Curves) -> Result:
+    """Does not fit even the training data, with a small train-validation gap."""
+    if not (curves.has("train_accuracy") or curves.has("train_loss")):
+        return NotJudged("no training metrics were logged")
+    short = _too_short(curves)
+    if short:
+        return short
+    if curves.has("train_accuracy"):
+        train_acc = curves.end("train_accuracy")
+        gap = train_acc - curves.end("val_accuracy")  # NaN without validation accuracy
+        evidence = {"train_accuracy_end": _num(train_acc),
+                    "underfit_accuracy_threshold": c.UNDERFIT_ACCURACY,
+                    "accuracy_gap": _num(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
+        if not (train_acc < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
+            return None
+        return Finding("underfit", _confidence(-train_acc, -c.UNDERFIT_ACCURACY, 0.3),
+                       f"training accuracy ends at {train_acc:.3f} (below "
+                       f"{c.UNDERFIT_ACCURACY:g}) and validation is no worse", evidence,
+                       epochs=(curves.epoch_at(curves.n - 1),))
+    loss = curves.raw("train_loss")
+    kept = curves.end("train_loss") / loss[np.isfinite(loss)][0]
+    evidence = {"train_loss_end_over_first": round(float(kept), 4),
+                "underfit_loss_kept_threshold": c.UNDERFIT_LOSS_KEPT}
+    if not kept > c.UNDERFIT_LOSS_KEPT:
+        return None
+    return Finding("underfit", _confidence(kept, c.UNDERFIT_LOSS_KEPT, 0.3),
+                   f"training loss ends at {kept:.2f}x its first-epoch value: it was hardly fitted",
+                   evidence, epochs=(curves.epoch_at(curves.n - 1),))
+
+
+def imbalanced(curves: Curves) -> Result:
+    """Skewed class counts and minority classes recalled far worse than majority ones."""
+    per_class = curves.history.per_class
+    if per_class is None:
+        return NotJudged("needs per-class results: pass --predictions (y_true,y_pred) or diagnose "
+                         "a plateau trial")
+    counts = np.array(per_class.train_counts or per_class.support, dtype=float)
+    present = counts > 0
+    ratio = float(counts[present].max() / counts[present].min())
+    evidence = {"imbalance_ratio": round(ratio, 2), "imbalance_ratio_threshold": c.IMBALANCE_RATIO,
+                "counts_from": "training split" if per_class.train_counts else "validation split"}
+    if ratio < c.IMBALANCE_RATIO:
+        return None
+    cm = np.array(per_class.confusion_matrix, dtype=float)
+    recall = np.array(per_class.recall, dtype=float)
+    support = cm.sum(axis=1) > 0
+    accuracy = float(np.trace(cm) / cm.sum())
+    balanced = float(recall[support].mean())
+    minority = present & support & (counts <= counts.max() / c.IMBALANCE_RATIO)
+    majority = present & support & ~minority
+    minority_recall = float(recall[minority].mean()) if minority.any() else float("nan")
+    majority_recall = float(recall[majority].mean()) if majority.any() else float("nan")
+    never_predicted = [per_class.classes[i] for i in np.flatnonzero(minority & (cm.sum(axis=0) == 0))]
+    evidence.update(accuracy=round(accuracy, 4), balanced_accuracy=round(balanced, 4),
+                    balanced_accuracy_gap_threshold=c.BALANCED_ACCURACY_GAP,
+                    minority_classes=[per_class.classes[i] for i in np.flatnonzero(minority)],
+                    minority_mean_recall=_num(minority_recall),
+                    majority_mean_recall=_num(majority_recall),
+                    minority_recall_ratio_threshold=c.MINORITY_RECALL_RATIO,
+                    minority_classes_never_predicted=never_predicted)
+    gap_hurts = accuracy - balanced >= c.BALANCED_ACCURACY_GAP
+    minority_hurts = minority_recall < c.MINORITY_RECALL_RATIO * majority_recall
+    if not (gap_hurts or minority_hurts):
+        return None
+    confidence = max(_confidence(accuracy - balanced, c.BALANCED_ACCURACY_GAP, 0.2),
+                     _confidence(-minority_recall / max(majority_recall, 1e-9),
+                                 -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.5)
+    return Finding("imbalanced", confidence,
+                   f"classes are {ratio:.1f}:1 imbalanced and the minority classes are recalled "
+                   f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
+                   f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
+
+
+def _num(value: float) -> float | None:
+    return round(float(value), 4) if np.isfinite(value) else None
+
+
+# The labels' rules, in the order labels are reported.
+RULES: Mapping[str, Callable[[Curves], Result]] = {
+    "diverged": diverged,
+    "overfit": overfit,
+    "underfit": underfit,
+    "imbalanced": imbalanced,
+}

@@ -1,0 +1,77 @@
+"""How the rules' results become a diagnosis: precedence, `healthy`, notes, fixes, JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from diagnose.diagnosis import diagnose
+from diagnose.fixes import FIXES
+from curve_cases import HEALTHY, OVERFIT, UNDERFIT, falling, history, per_class, rising
+
+
+def test_healthy_only_when_nothing_fired_and_the_curves_were_judged():
+    d = diagnose(history(**HEALTHY))
+    assert d.labels == ("healthy",) and d.findings == ()
+    assert set(d.not_judged) == {"imbalanced"}
+
+
+def test_no_validation_metrics_means_not_judged_rather_than_healthy():
+    d = diagnose(history(train_loss=falling(1.0, 0.05, 10), train_accuracy=rising(0.6, 0.99, 10)))
+    assert d.labels == ()
+    assert "no validation metrics" in d.not_judged["overfit"]
+
+
+def test_a_short_history_is_said_to_be_too_short():
+    d = diagnose(history(train_loss=[2.3], val_loss=[2.2], train_accuracy=[0.2],
+                         val_accuracy=[0.2]))
+    assert d.labels == ()
+    assert all("too short" in d.not_judged[rule] for rule in ("diverged", "overfit", "underfit"))
+
+
+def test_diverged_takes_precedence_over_underfit():
+    d = diagnose(history(train_loss=[14.3, 14.5, 14.5, 14.5], val_loss=[14.5] * 4,
+                         train_accuracy=[0.1] * 4, val_accuracy=[0.1] * 4))
+    assert d.labels == ("diverged",)
+    assert [n.label for n in d.notes] == []  # no "train longer" after a blow-up
+
+
+def test_labels_combine_and_come_with_their_fixes_in_table_order():
+    h = history(**OVERFIT["textbook: train to 1.0, validation stalls at 0.8, its loss rises"][0])
+    h.per_class = per_class([200, 200, 10], [0.95, 0.95, 0.1])
+    d = diagnose(h)
+    assert d.labels == ("overfit", "imbalanced")
+    assert [f.name for f in d.findings[0].fixes] == [f.name for f in FIXES["overfit"]]
+    assert d.findings[1].fixes[0].name == "macro_f1_objective"
+
+
+def test_an_underfit_model_still_learning_gets_step_size_before_capacity():
+    slow = diagnose(history(train_loss=falling(2.3, 1.6, 10), val_loss=falling(2.3, 1.65, 10),
+                            train_accuracy=rising(0.1, 0.45, 10), val_accuracy=rising(0.1, 0.44, 10)))
+    stuck = diagnose(history(**UNDERFIT["stuck near chance"][0]))
+    assert [f.name for f in slow.findings[0].fixes[:2]] == ["learning_rate", "train_longer"]
+    assert stuck.findings[0].fixes[0].name == "capacity"
+    assert "still_improving" in [n.label for n in slow.notes]
+
+
+def test_a_recovered_spike_is_a_note_with_its_own_fix():
+    d = diagnose(history(train_loss=[1.0, 0.5, 40.0, 0.3, 0.1, 0.05],
+                         val_loss=[1.0, 0.6, 30.0, 0.35, 0.2, 0.15],
+                         train_accuracy=[0.6, 0.8, 0.3, 0.9, 0.96, 0.98],
+                         val_accuracy=[0.6, 0.8, 0.3, 0.88, 0.94, 0.96]))
+    assert "diverged" not in d.labels
+    spike = next(n for n in d.notes if n.label == "loss_spike")
+    assert spike.epochs == (3,) and spike.fixes[0].name == "gradient_clipping"
+
+
+def test_json_is_plain_and_complete():
+    h = history(train_loss=[2.3, math.nan, math.nan], train_accuracy=[0.1, 0.1, 0.1])
+    out = json.loads(json.dumps(diagnose(h).to_json(), allow_nan=False))
+    assert out["labels"] == ["diverged"]
+    (finding,) = out["findings"]
+    assert set(finding) >= {"label", "confidence", "evidence", "fixes"}
+    assert finding["evidence"] == {"first_nonfinite_epoch": 2}
+    first_fix = finding["fixes"][0]
+    assert first_fix["name"] == "lower_learning_rate"
+    assert first_fix["changes"] == [{"op": "scale", "key": "space.lr", "value": 0.1}]
+    assert first_fix["change"] == "space.lr: x0.1" and first_fix["reason"]
