@@ -65,6 +65,10 @@ IMBALANCE_RATIO = 3.0
 BALANCED_ACCURACY_GAP = 0.10
 MINORITY_RECALL_RATIO = 0.5
 
+# An underfit model whose training loss still fell by more than 2% over the last STALL_FRACTION of
+# the run is learning slowly (step size, time) rather than unable to learn (capacity).
+LOSS_STILL_FALLING = 0.02
+
 # --- secondary notes ---------------------------------------------------------------------------
 # Still improving: the validation metric gained more than this over the last STALL_FRACTION of the
 # run (Keras EarlyStopping's min_delta plays this role; 0.005 is a common choice for accuracies).

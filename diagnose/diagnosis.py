@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
+from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION
 from diagnose.curves import Curves
 from diagnose.findings import LABELS, Diagnosis, Finding
 from diagnose.fixes import FIXES, Fix
@@ -45,7 +48,11 @@ def _with_fixes(finding: Finding, curves: Curves) -> Finding:
 
 
 def _still_falling(curves: Curves) -> bool:
-    """Whether the training loss was still falling steadily at the end (it has not plateaued)."""
-    loss = curves.smoothed("train_loss")
-    tail = loss[-max(3, curves.n // 5):]
-    return len(tail) >= 3 and bool((tail[1:] < tail[:-1]).all())
+    """Whether the training loss was still falling at the end, by more than
+    ``LOSS_STILL_FALLING`` over the last part of the run (it has not plateaued)."""
+    loss = curves.raw("train_loss")
+    loss = loss[np.isfinite(loss)]
+    window = max(2, int(round(STALL_FRACTION * len(loss))))
+    if len(loss) <= window:
+        return False
+    return bool(loss[-1] < (1 - LOSS_STILL_FALLING) * loss[-1 - window])
