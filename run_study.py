@@ -13,6 +13,7 @@ before anything is stored.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
@@ -151,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlateauError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `| head`: the reader has gone; stop quietly (Python docs' advice)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; finished trials are kept in the storage, and running "
               f"the same command again continues the study.", file=sys.stderr)

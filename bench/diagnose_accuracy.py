@@ -1,0 +1,70 @@
+"""How often the diagnosis is right, on real training runs with known injected faults.
+
+``bench/fault_runs.py`` trains the runs (Keras 3 and Lightning, on scikit-learn's digits, wine and
+breast-cancer sets and plateau's synthetic gesture videos) with one fault each: a tiny training set
+and a wide unregularised net (overfit), a bottleneck or a tiny learning rate (underfit), skewed class
+counts with plain cross entropy (imbalanced), a learning rate far too high (diverged), or sound
+settings (healthy); each is logged by the framework itself, as a Keras CSVLogger file (current or old
+column names) or a Lightning metrics.csv, with validation predictions for some. This script reads
+every log back exactly as a user would (``run_study.py diagnose LOG [--predictions CSV]``), compares
+the labels with the injected fault, and prints per-label precision and recall, then, last, the rate
+of runs whose label set is exactly right.
+
+    python bench/diagnose_accuracy.py [--runs bench/runs] [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from diagnose.command import diagnose_log  # noqa: E402
+from diagnose.findings import LABELS  # noqa: E402
+from fault_runs import generate  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=Path, default=ROOT / "bench" / "runs",
+                        help="where the runs are (generated there first if missing)")
+    parser.add_argument("--regenerate", action="store_true", help="train every run again")
+    args = parser.parse_args()
+
+    runs = generate(args.runs, regenerate=args.regenerate)
+    rows, seconds = [], []
+    for run in runs:
+        started = time.perf_counter()
+        _, diagnosis = diagnose_log(Path(run.log_path),
+                                    Path(run.predictions_path) if run.predictions_path else None)
+        seconds.append(time.perf_counter() - started)
+        rows.append((run, set(run.expected), set(diagnosis.labels)))
+
+    print(f"{'run':<44} {'expected':<12} {'diagnosed':<24} ok")
+    for run, expected, got in rows:
+        print(f"{run.id:<44} {','.join(sorted(expected)):<12} "
+              f"{','.join(sorted(got)) or '(not judged)':<24} {'yes' if got == expected else 'NO'}")
+
+    print(f"\n{len(rows)} runs: " + ", ".join(f"{k} {v}" for k, v in sorted(Counter(
+        f"{run.dataset}/{run.log_format}" for run, _, _ in rows).items())))
+    print(f"{'label':<12} {'precision':>9} {'recall':>7} {'runs':>5}")
+    for label in LABELS:
+        tp = sum(label in got and label in exp for _, exp, got in rows)
+        fp = sum(label in got and label not in exp for _, exp, got in rows)
+        fn = sum(label not in got and label in exp for _, exp, got in rows)
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        recall = tp / (tp + fn) if tp + fn else float("nan")
+        print(f"{label:<12} {precision:>9.3f} {recall:>7.3f} {tp + fn:>5}")
+    print(f"diagnosis time per log: mean {1000 * sum(seconds) / len(seconds):.1f} ms, "
+          f"max {1000 * max(seconds):.1f} ms (in-process, after imports)")
+    exact = sum(got == exp for _, exp, got in rows)
+    print(f"exact match of label sets: {exact / len(rows):.3f} ({exact}/{len(rows)})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Metric names of Keras, Lightning and TensorBoard logs, mapped onto plateau's history columns.
+
+Every tool spells the same curve differently (``val_acc``, ``val/accuracy``, ``Accuracy/val``,
+``train_loss_epoch``, a Keras ``epoch_loss`` tag in a ``validation/`` folder). One table of patterns
+reads them all, so each loader only says where values sit in its file, never what a name means.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from search.errors import LogError
+from search.history import COLUMNS
+
+# Split words, as prefixes (``val_loss``), suffixes (``loss/val``) or folder names (``validation/``).
+SPLITS: Mapping[str, str] = {
+    "train": "train", "training": "train",
+    "val": "val", "valid": "val", "validation": "val",
+}
+
+# Metric words -> (plateau metric, rank): among names filling the same column, the lowest rank wins,
+# so a log with both ``accuracy`` and ``sparse_categorical_accuracy`` reads the plain one.
+METRICS: Mapping[str, tuple[str, int]] = {
+    "loss": ("loss", 0),
+    "accuracy": ("accuracy", 0),
+    "acc": ("accuracy", 0),
+    "sparse_categorical_accuracy": ("accuracy", 1),
+    "categorical_accuracy": ("accuracy", 1),
+    "binary_accuracy": ("accuracy", 1),
+}
+
+# Lightning's suffixes for ``self.log(..., on_step=True, on_epoch=True)``.
+VARIANTS: tuple[str, ...] = ("epoch", "step")
+
+CSV_EXPECTED = ("expected Keras CSVLogger columns (epoch, loss, accuracy, val_loss, val_accuracy) or a "
+                "Lightning metrics.csv (epoch, step, train_loss_epoch, val_loss, val_acc, ...)")
+
+# Old Keras names: a log using them is reported as format "keras_legacy".
+LEGACY_NAMES: frozenset[str] = frozenset({"acc", "val_acc"})
+
+_SPLIT = "|".join(sorted(SPLITS, key=len, reverse=True))
+_METRIC = "|".join(sorted(METRICS, key=len, reverse=True))
+_SEP = r"[_/.\-]"
+_VARIANT = rf"(?:_(?P<variant>{'|'.join(VARIANTS)}))?"
+
+# (pattern, what it reads, whether the TensorBoard step is the 0-based epoch). Tried in order on the
+# lower-cased name; the first match wins. "metric" patterns name the metric and maybe the split.
+PATTERNS: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
+    (re.compile(pattern), kind, step_is_epoch) for pattern, kind, step_is_epoch in (
+        (r"^epoch$", "epoch", False),  # Keras' and Lightning's epoch column (0-based)
+        (r"^(?:step|global_step)$", "step", False),  # Lightning's step column
+        # lr, learning_rate, Lightning's LearningRateMonitor lr-Adam, lr-SGD/pg1
+        (r"^(?:lr|learning_rate)(?:-[a-z0-9_]+)?(?:/pg\d+)?$", "lr", False),
+        (r"^epoch_(?:lr|learning_rate)$", "lr", True),  # Keras' TensorBoard tag
+        (rf"^(?P<split>{_SPLIT}){_SEP}(?P<metric>{_METRIC}){_VARIANT}$", "metric", False),  # val_loss
+        (rf"^(?P<metric>{_METRIC}){_SEP}(?P<split>{_SPLIT})$", "metric", False),  # Loss/val
+        (rf"^epoch_(?P<metric>{_METRIC})$", "metric", True),  # Keras' TensorBoard tags: split = folder
+        (rf"^(?P<metric>{_METRIC}){_VARIANT}$", "metric", False),  # Keras loss, accuracy: training
+    ))
+
+
+@dataclass(frozen=True)
+class Name:
+    """What a log's column or tag holds."""
+
+    column: str  # the plateau column it fills: train_loss, val_accuracy, lr, epoch or step
+    variant: str = ""  # "epoch", "step" (Lightning's on_epoch / on_step suffix) or ""
+    rank: int = 0  # among names filling the same column, the lowest rank is preferred
+    source: str = ""  # the name as written in the log
+    step_is_epoch: bool = False  # its TensorBoard step is the 0-based epoch (Keras' epoch_* tags)
+
+
+def parse_name(name: str, default_split: str = "train") -> Name | None:
+    """The plateau column ``name`` fills, or None when plateau does not use it.
+
+    ``default_split`` is the split of names that carry none (Keras ``loss``; ``epoch_loss`` in a
+    TensorBoard ``validation/`` folder)."""
+    for pattern, kind, step_is_epoch in PATTERNS:
+        match = pattern.match(name.strip().lower())
+        if match is None:
+            continue
+        if kind != "metric":
+            return Name(kind, source=name, step_is_epoch=step_is_epoch)
+        groups = match.groupdict()
+        metric, rank = METRICS[groups["metric"]]
+        split = SPLITS[groups["split"]] if groups.get("split") else default_split
+        return Name(f"{split}_{metric}", groups.get("variant") or "", rank, name, step_is_epoch)
+    return None
+
+
+def split_of_folder(folder: str) -> str | None:
+    """The split a TensorBoard sub-folder holds (Keras writes ``train/`` and ``validation/``)."""
+    return SPLITS.get(folder.lower())
+
+
+def classify(names: Iterable[str], default_split: str = "train") -> tuple[dict[str, Name], list[str]]:
+    """The names plateau reads (name -> ``Name``) and the ones it ignores, in the given order."""
+    known: dict[str, Name] = {}
+    ignored: list[str] = []
+    for name in names:
+        parsed = parse_name(name, default_split)
+        if parsed is None:
+            ignored.append(name)
+        else:
+            known[name] = parsed
+    return known, ignored
+
+
+def index_of(header: list[str], known: Mapping[str, Name], column: str) -> int | None:
+    """The position in ``header`` of the first name filling ``column`` (``epoch``, ``step``), if any."""
+    return next((i for i, name in enumerate(header) if name in known and known[name].column == column),
+                None)
+
+
+def has_metrics(names: Iterable[Name]) -> bool:
+    """Whether any name is a loss or an accuracy (an ``epoch`` or ``lr`` column alone is no curve)."""
+    return any(n.column.endswith(("_loss", "_accuracy")) for n in names)
+
+
+def require_metrics(path: Path, names: list[str], known: Mapping[str, Name]) -> None:
+    """A one-line ``LogError`` unless some column of a CSV log is a loss or an accuracy."""
+    if not has_metrics(known.values()):
+        raise LogError(f"{path}: no loss or accuracy column found (columns: {', '.join(names)}); "
+                       f"{CSV_EXPECTED}.")
+
+
+def preferred(candidates: Iterable[Name]) -> list[Name]:
+    """Names filling the same column, best first: plain alias before variants, ``_epoch`` before
+    ``_step`` before no suffix (Lightning's epoch aggregate is the value it reports for the epoch)."""
+    order = {"epoch": 0, "step": 1, "": 2}
+    return sorted(candidates, key=lambda n: (n.rank, order[n.variant]))
+
+
+def column_order(column: str) -> tuple[int, str]:
+    """Sort key putting a row's columns in plateau's order (``COLUMNS``), unknown ones after."""
+    return (COLUMNS.index(column) if column in COLUMNS else len(COLUMNS), column)
+
+
+def scale_percent(rows: list[dict[str, float | None]], facts: dict[str, Any]) -> None:
+    """Accuracies logged in percent (some value above 1, none above 100) become fractions, in place."""
+    columns = {c for row in rows for c in row if c.endswith("accuracy")}
+    values = [v for row in rows for c in columns if (v := row.get(c)) is not None and math.isfinite(v)]
+    if not values or max(values) <= 1.0 or max(values) > 100.0:
+        return
+    for row in rows:
+        for c in columns & row.keys():
+            value = row[c]
+            if value is not None:
+                row[c] = value / 100.0
+    facts["accuracy_scale"] = "percent"
