@@ -102,10 +102,10 @@ def overfit(curves: Curves) -> Result:
         evidence.update(accuracy_gap=_num(gap), accuracy_gap_threshold=c.ACCURACY_GAP,
                         best_val_accuracy_epoch=curves.epoch_at(best_acc) if best_acc is not None
                         else None)
-    memorising, optimum = False, None
-    if curves.has("val_loss"):
-        val_loss = curves.smoothed("val_loss")
-        optimum = best_index(val_loss, maximize=False)
+    memorising = False
+    val_loss = curves.smoothed("val_loss")
+    optimum = best_index(val_loss, maximize=False)  # None: no finite validation loss
+    if optimum is not None:
         gl = float(generalization_loss(val_loss)[-1])
         stalled = stalled or gl > c.GL_STOPPED or (optimum is not None and _stalled(optimum, n))
         evidence.update(generalization_loss=round(gl, 2), gl_stopped_threshold=c.GL_STOPPED,
@@ -114,13 +114,16 @@ def overfit(curves: Curves) -> Result:
         if curves.has("train_loss"):
             train_loss = curves.smoothed("train_loss")
             fall = float(train_loss[-1] / train_loss[optimum]) if train_loss[optimum] > 0 else 1.0
+            ratio = float(val_loss[-1] / train_loss[-1]) if train_loss[-1] > 0 else float("inf")
             evidence.update(train_loss_end_over_at_optimum=round(fall, 4),
-                            train_loss_fall_threshold=c.TRAIN_LOSS_FALL)
+                            train_loss_fall_threshold=c.TRAIN_LOSS_FALL,
+                            val_over_train_loss=round(ratio, 2), loss_ratio_threshold=c.LOSS_RATIO)
             memorising = (gl >= c.GL_MEMORISING and fall <= c.TRAIN_LOSS_FALL
                           and _stalled(optimum, n) and not gap < 0)
     evidence["validation_stopped_improving"] = bool(stalled)
-    wide_gap = np.isfinite(gap) and gap >= c.ACCURACY_GAP
-    if not ((wide_gap and stalled) or memorising):
+    wide_gap = bool(np.isfinite(gap) and gap >= c.ACCURACY_GAP)
+    loss_gap = evidence.get("val_over_train_loss", 0.0) >= c.LOSS_RATIO
+    if not (((wide_gap or loss_gap) and stalled) or memorising):
         return None
     marks = tuple(sorted({curves.epoch_at(i) for i in (optimum, n - 1) if i is not None}))
     if wide_gap:
@@ -128,6 +131,12 @@ def overfit(curves: Curves) -> Result:
                    f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
                    f"validation stopped improving")
         confidence = _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP)
+    elif loss_gap:
+        ratio = evidence["val_over_train_loss"]
+        summary = (f"validation loss ends {ratio:.3g}x the training loss "
+                   f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and "
+                   f"validation stopped improving after epoch {evidence['val_loss_optimum_epoch']}")
+        confidence = _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
     else:
         summary = (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
                    f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
