@@ -29,7 +29,8 @@ def log_json(history: History, diagnosis: Diagnosis) -> dict[str, Any]:
 
 
 def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | None,
-            out: TextIO = sys.stdout) -> int:
+            out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     history, diagnosis = diagnose_log(path, predictions)
     if report is not None:
         from diagnose.report import run_report, write_report
@@ -46,7 +47,8 @@ def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | 
 
 
 def run_study(storage: str, study: str, trial: int | None, as_json: bool, report: Path | None,
-              out: TextIO = sys.stdout) -> int:
+              out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     from diagnose.loaders.storage import load_trials
 
     runs = load_trials(storage, study, trial)

@@ -1,0 +1,112 @@
+"""``--report OUT.html``: one self-contained HTML file per diagnosis, for a run or a whole study.
+
+Learning curves with the epochs each rule points at, the generalization gap, per-class recall and
+the confusion matrix when known, the verdict and the fixes table. plotly.js is embedded once, so the
+file opens offline; nothing is fetched.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from diagnose.findings import Diagnosis
+from diagnose.verdict import labels_text
+from search.errors import LogError
+from search.history import History
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { border-top: 1px solid #ddd; padding-top: 1em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; } td, th { border: 1px solid #ddd;
+padding: 0.3em 0.6em; text-align: left; vertical-align: top; } th { background: #f4f4f4; }
+.labels { font-weight: bold; } .muted { color: #666; } code { background: #f4f4f4; }
+"""
+
+
+class _Figures:
+    """Turns figures into <div>s, embedding plotly.js in the first one only."""
+
+    def __init__(self):
+        self.embedded = False
+
+    def div(self, fig) -> str:
+        html = fig.to_html(full_html=False, include_plotlyjs=not self.embedded,
+                           config={"displaylogo": False})
+        self.embedded = True
+        return html
+
+
+def _verdict(diagnosis: Diagnosis) -> str:
+    parts = [f'<p class="labels">{escape(labels_text(diagnosis))}</p><ul>']
+    for finding in diagnosis.findings:
+        parts.append(f"<li><b>{escape(finding.label)}</b> (confidence {finding.confidence:.2f}): "
+                     f"{escape(finding.summary)}</li>")
+    for note in diagnosis.notes:
+        parts.append(f"<li>note, {escape(note.label)}: {escape(note.summary)}</li>")
+    for rule, reason in diagnosis.not_judged.items():
+        parts.append(f'<li class="muted">not judged, {escape(rule)}: {escape(reason)}</li>')
+    parts.append("</ul>")
+    return "".join(parts)
+
+
+def _fixes_table(diagnosis: Diagnosis) -> str:
+    rows = []
+    for finding in (*diagnosis.findings, *diagnosis.notes):
+        for i, fix in enumerate(finding.fixes, 1):
+            rows.append(f"<tr><td>{escape(finding.label)}</td><td>{i}</td>"
+                        f"<td>{escape(fix.name)}</td><td><code>{escape(fix.text())}</code></td>"
+                        f"<td>{escape(fix.reason)}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h3>fixes, in order</h3><table><tr><th>for</th><th>#</th><th>fix</th>"
+            "<th>change to the study file</th><th>why</th></tr>" + "".join(rows) + "</table>")
+
+
+def _section(title: str, history: History, diagnosis: Diagnosis, figures: _Figures) -> str:
+    from diagnose.report_figures import curves_figure, gap_figure, per_class_figures
+
+    parts = [f"<h2>{escape(title)}</h2>", _verdict(diagnosis)]
+    if history.rows:
+        parts.append(figures.div(curves_figure(history, diagnosis)))
+        gap = gap_figure(history)
+        if gap is not None:
+            parts.append(figures.div(gap))
+    parts += [figures.div(fig) for fig in per_class_figures(history)]
+    parts.append(_fixes_table(diagnosis))
+    return "\n".join(parts)
+
+
+def _document(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+            f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+
+
+def run_report(history: History, diagnosis: Diagnosis, title: str) -> str:
+    """The report of one run (a log, or one trial)."""
+    return _document(f"plateau diagnosis: {title}", _section(title, history, diagnosis,
+                                                             _Figures()))
+
+
+def study_report(study_name: str, runs: list[tuple[str, History, Diagnosis]]) -> str:
+    """A study's report: a summary table and the trials-by-diagnosis chart, then each trial."""
+    from diagnose.report_figures import label_counts_figure
+
+    figures = _Figures()
+    rows = "".join(f"<tr><td>{escape(title)}</td><td>{escape(labels_text(d))}</td>"
+                   f"<td>{escape(d.findings[0].summary) if d.findings else ''}</td></tr>"
+                   for title, _, d in runs)
+    body = [f"<p>{len(runs)} trials.</p>",
+            figures.div(label_counts_figure(d for _, _, d in runs)),
+            "<table><tr><th>trial</th><th>diagnosis</th><th>because</th></tr>" + rows +
+            "</table>"]
+    body += [_section(title, history, d, figures) for title, history, d in runs]
+    return _document(f"plateau diagnosis: study {study_name}", "\n".join(body))
+
+
+def write_report(path: Path, html: str) -> None:
+    if not path.parent.is_dir():
+        raise LogError(f"{path}: folder '{path.parent}' does not exist; create it or write the "
+                       f"report elsewhere.")
+    path.write_text(html, encoding="utf-8")
