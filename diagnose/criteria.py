@@ -41,8 +41,10 @@ STALL_MIN_EPOCHS = 3
 
 # --- underfit ----------------------------------------------------------------------------------
 # A network with enough capacity and training fits (nearly) all of its training set - Zhang et al.
-# (2017) fit even random labels. Training accuracy below 90% at the end (measured on the training
-# batches, dropout on, as Keras and Lightning log it) means the model does not fit the training data.
+# (2017) fit even random labels. Training accuracy below 90% at the end means the model does not fit
+# the training data - unless validation accuracy is above 90%: logged training accuracy is measured
+# on the training batches with dropout on (as Keras and Lightning log it), so it can sit below what
+# the model does in eval mode. Underfit needs the better of the two below this.
 UNDERFIT_ACCURACY = 0.90
 # Without accuracy: a training loss that kept more than 70% of its first-epoch value has not been
 # fitted (a sound run loses most of its loss within the first few epochs).
@@ -69,6 +71,10 @@ IMBALANCE_RATIO = 3.0
 # per class; DeepChecks checks per-class recall against the others').
 BALANCED_ACCURACY_GAP = 0.10
 MINORITY_RECALL_RATIO = 0.5
+# ...and only once the majority classes are learned (their mean recall at least 0.5): a model that has
+# learned nothing yet (a trial pruned after an epoch) misses every class, and that is not the
+# imbalance's doing.
+MAJORITY_LEARNED_RECALL = 0.5
 
 # An underfit model whose training loss still fell by more than 2% over the last STALL_FRACTION of
 # the run is learning slowly (step size, time) rather than unable to learn (capacity).

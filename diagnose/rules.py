@@ -153,17 +153,19 @@ def underfit(curves: Curves) -> Result:
     if short:
         return short
     if curves.has("train_accuracy"):
-        train_acc = curves.end("train_accuracy")
-        gap = train_acc - curves.end("val_accuracy")  # NaN without validation accuracy
-        evidence = {"train_accuracy_end": _num(train_acc),
+        train_acc, val_acc = curves.end("train_accuracy"), curves.end("val_accuracy")
+        gap = train_acc - val_acc  # NaN without validation accuracy
+        best = max(train_acc, val_acc) if np.isfinite(val_acc) else train_acc
+        evidence = {"train_accuracy_end": _num(train_acc), "val_accuracy_end": _num(val_acc),
                     "underfit_accuracy_threshold": c.UNDERFIT_ACCURACY,
                     "accuracy_gap": _num(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
-        if not (train_acc < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
+        if not (best < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
             return None
-        return Finding("underfit", _confidence(-train_acc, -c.UNDERFIT_ACCURACY, 0.3),
-                       f"training accuracy ends at {train_acc:.3f} (below "
-                       f"{c.UNDERFIT_ACCURACY:g}) and validation is no worse", evidence,
-                       epochs=(curves.epoch_at(curves.n - 1),))
+        val_text = f", validation {val_acc:.3f}" if np.isfinite(val_acc) else ""
+        return Finding("underfit", _confidence(-best, -c.UNDERFIT_ACCURACY, 0.3),
+                       f"training accuracy ends at {train_acc:.3f}{val_text} (both below "
+                       f"{c.UNDERFIT_ACCURACY:g}): the model does not fit even the training data",
+                       evidence, epochs=(curves.epoch_at(curves.n - 1),))
     loss = curves.raw("train_loss")
     kept = curves.end("train_loss") / loss[np.isfinite(loss)][0]
     evidence = {"train_loss_end_over_first": round(float(kept), 4),
@@ -205,6 +207,9 @@ def imbalanced(curves: Curves) -> Result:
                     majority_mean_recall=_num(majority_recall),
                     minority_recall_ratio_threshold=c.MINORITY_RECALL_RATIO,
                     minority_classes_never_predicted=never_predicted)
+    evidence["majority_learned_threshold"] = c.MAJORITY_LEARNED_RECALL
+    if not majority_recall >= c.MAJORITY_LEARNED_RECALL:
+        return None  # nothing learned yet, for any class: not the imbalance's doing
     gap_hurts = accuracy - balanced >= c.BALANCED_ACCURACY_GAP
     minority_hurts = minority_recall < c.MINORITY_RECALL_RATIO * majority_recall
     if not (gap_hurts or minority_hurts):
