@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnose.criteria import SMOOTHING
+from diagnose.criteria import END_WINDOW, SMOOTHING
 from search.history import History
 
 
@@ -54,10 +54,11 @@ class Curves:
         return self._smoothed[column]
 
     def end(self, column: str) -> float:
-        """The smoothed value at the last epoch that has one (NaN if none)."""
-        values = self.smoothed(column)
+        """Where the curve ends: the median of its last END_WINDOW finite values (NaN if none).
+        A median ignores one noisy epoch and, unlike the moving average, hardly lags a trend."""
+        values = self.raw(column)
         finite = values[np.isfinite(values)]
-        return float(finite[-1]) if len(finite) else float("nan")
+        return float(np.median(finite[-END_WINDOW:])) if len(finite) else float("nan")
 
     def last(self, column: str) -> float:
         """The raw value at the last epoch that has a finite one (NaN if none)."""
