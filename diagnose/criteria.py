@@ -87,6 +87,6 @@ LOSS_STILL_FALLING = 0.02
 # run (Keras EarlyStopping's min_delta plays this role; 0.005 is a common choice for accuracies).
 IMPROVING_MIN_DELTA = 0.005
 # Oscillating: the training loss changed direction in at least half of the epochs, by steps of more
-# than 10% of its level.
+# than 10% of its range over the run (a converging loss moves by small fractions of its range).
 OSCILLATION_TURNS = 0.5
 OSCILLATION_STEP = 0.10

@@ -73,12 +73,14 @@ def oscillating(curves: Curves) -> Finding | None:
         return None
     steps = np.diff(loss)
     turns = float(np.mean(np.sign(steps[1:]) != np.sign(steps[:-1])))
-    size = float(np.median(np.abs(steps) / np.maximum(loss[:-1], 1e-12)))
+    # Step size against the loss's whole range: a converged loss wiggling by 0.005 near 0.05 is
+    # not oscillating, however large that is against its level.
+    size = float(np.median(np.abs(steps)) / max(np.ptp(loss), 1e-12))
     if not (turns >= c.OSCILLATION_TURNS and size >= c.OSCILLATION_STEP):
         return None
     return Finding("oscillating", 0.5 + 0.5 * min(1.0, size / (4 * c.OSCILLATION_STEP)),
                    f"the training loss changed direction in {turns:.0%} of the epochs, by a median "
-                   f"{size:.0%} of its level",
+                   f"{size:.0%} of its range",
                    {"direction_changes": round(turns, 3), "median_relative_step": round(size, 3),
                     "turns_threshold": c.OSCILLATION_TURNS, "step_threshold": c.OSCILLATION_STEP},
                    _fix("diverged", "lower_learning_rate"))

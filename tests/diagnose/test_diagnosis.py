@@ -75,3 +75,10 @@ def test_json_is_plain_and_complete():
     assert first_fix["name"] == "lower_learning_rate"
     assert first_fix["changes"] == [{"op": "scale", "key": "space.lr", "value": 0.1}]
     assert first_fix["change"] == "space.lr: x0.1" and first_fix["reason"]
+
+
+def test_oscillation_is_judged_against_the_loss_range_not_its_level():
+    wobbly = [1.0, 1.6, 0.9, 1.5, 0.8, 1.4, 0.85, 1.5]
+    converged = list(falling(2.0, 0.06, 12)) + [0.05, 0.06, 0.045, 0.055, 0.05, 0.06]
+    assert "oscillating" in [n.label for n in diagnose(history(train_loss=wobbly)).notes]
+    assert "oscillating" not in [n.label for n in diagnose(history(train_loss=converged)).notes]
