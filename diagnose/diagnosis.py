@@ -44,6 +44,8 @@ def _with_fixes(finding: Finding, curves: Curves) -> Finding:
         # Learning too slowly rather than unable to learn: step size and time before capacity.
         first = ("learning_rate", "train_longer")
         fixes = tuple(sorted(fixes, key=lambda f: first.index(f.name) if f.name in first else 2))
+    elif finding.label == "underfit":  # it has plateaued: more epochs of the same will not help
+        fixes = tuple(sorted(fixes, key=lambda f: f.name == "train_longer"))
     return dataclasses.replace(finding, fixes=fixes)
 
 
