@@ -89,7 +89,7 @@ class Run:
 
 # ----------------------------------------------------------------------------------------- the plan
 
-def plan() -> list[dict[str, Any]]:
+def plan(holdout: bool = False) -> list[dict[str, Any]]:
     """Every run to train: each dataset x each fault, twice, with the log format rotated.
 
     The two runs of a (dataset, fault) cell use two different formats, and each dataset meets every
@@ -99,7 +99,7 @@ def plan() -> list[dict[str, Any]]:
     formats.
     """
     entries = []
-    for d, dataset in enumerate(DATASETS):
+    for d, dataset in enumerate(HOLDOUT_DATASETS if holdout else DATASETS):
         for f, fault in enumerate(FAULTS):
             for variant in range(2):
                 log_format = LOG_FORMATS[(d + f + variant) % 3]
@@ -111,21 +111,31 @@ def plan() -> list[dict[str, Any]]:
                     "log_format": log_format,
                     "framework": "lightning" if log_format == "lightning" else "keras",
                     "predictions": predictions,
-                    "seed": 1000 * (d + 1) + 10 * f + variant,
+                    "seed": 1000 * (d + 1) + 10 * f + variant + (50000 if holdout else 0),
+                    "holdout": holdout,
                 })
     return entries
 
 
 # --------------------------------------------------------------------------------------------- data
 
-TABULAR = ("digits", "wine", "breast_cancer")
+TABULAR = ("digits", "wine", "breast_cancer", "blobs")
+# The holdout set's datasets (python bench/fault_runs.py --holdout): built differently from the main
+# set, to test that the diagnosis was not fitted to it.
+HOLDOUT_DATASETS = ("blobs", "digits_img", "gestures6")
+GESTURES6 = {"num_classes": 6, "clip_length": 6, "frame_size": 20, "noise": 0.2}
 # The gesture clips: 4 classes (swipe left/right/up/down), 8 frames of 16 x 16 pixels.
 GESTURES = {"num_classes": 4, "clip_length": 8, "frame_size": 16}
 
 # overfit: the fraction of the data that trains (stratified; >= 3 examples a class); the rest validates.
-OVERFIT_TRAIN_FRACTION = {"digits": 0.06, "wine": 0.10, "breast_cancer": 0.05, "gestures": 0.08}
+OVERFIT_TRAIN_FRACTION = {"digits": 0.06, "wine": 0.10, "breast_cancer": 0.05, "gestures": 0.08,
+                          "blobs": 0.04, "digits_img": 0.08, "gestures6": 0.10}
 # imbalanced: the classes cut to a few percent (the others are kept whole), and by what ratio.
-MINORITY_CLASSES = {"digits": (5, 6, 7, 8, 9), "wine": (2,), "breast_cancer": (0,), "gestures": (2, 3)}
+MINORITY_CLASSES = {"digits": (5, 6, 7, 8, 9), "wine": (2,), "breast_cancer": (0,), "gestures": (2, 3),
+                    "blobs": (3, 4), "digits_img": (7, 8, 9), "gestures6": (4, 5)}
+# The holdout set's own imbalance ratios (at least 5 minority examples validate per class).
+HOLDOUT_IMBALANCE_RATIO = {"blobs": 40, "digits_img": 15, "gestures6": 30}
+HOLDOUT_VAL_FRACTION = 0.35
 # A minority class keeps (largest class) / 40 examples, and at least MINORITY_FLOOR. At 1/20 with a
 # quarter validating, wine's and the gestures' minority classes had 1-2 validation examples each and
 # two runs recalled them all: the fault did not show (and could not be measured).
@@ -137,6 +147,21 @@ IMBALANCED_VAL_FRACTION = 0.4
 
 def _load(dataset: str, fault: str) -> tuple[np.ndarray, np.ndarray]:
     """The whole dataset: float32 features (tabular: raw; video: (N, C, T, H, W) in [0, 1]), int64 y."""
+    if dataset == "blobs":
+        from sklearn.datasets import make_classification
+        x, y = make_classification(n_samples=3000, n_features=20, n_informative=8, n_redundant=4,
+                                   n_classes=5, n_clusters_per_class=2, class_sep=1.0,
+                                   random_state=7)
+        return x.astype(np.float32), y.astype(np.int64)
+    if dataset == "digits_img":  # the digits as 1 x 8 x 8 images for a 2D CNN
+        from sklearn.datasets import load_digits
+        bunch = load_digits()
+        return (bunch.images[:, None] / 16.0).astype(np.float32), bunch.target.astype(np.int64)
+    if dataset == "gestures6":
+        from search.data.synthetic import synthetic_gestures
+        data = synthetic_gestures(clips_per_class=300 if fault == "imbalanced" else 80, seed=1,
+                                  **GESTURES6)
+        return data.x.astype(np.float32) / 255.0, data.y.astype(np.int64)
     if dataset in TABULAR:
         from sklearn import datasets
         loader = {"digits": datasets.load_digits, "wine": datasets.load_wine,
@@ -150,10 +175,11 @@ def _load(dataset: str, fault: str) -> tuple[np.ndarray, np.ndarray]:
     return data.x.astype(np.float32) / 255.0, data.y.astype(np.int64)
 
 
-def _skew(y: np.ndarray, minority: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Indices keeping every majority class whole and IMBALANCE_RATIO-fold fewer of each minority."""
+def _skew(y: np.ndarray, minority: tuple[int, ...], rng: np.random.Generator,
+          ratio: int = IMBALANCE_RATIO) -> np.ndarray:
+    """Indices keeping every majority class whole and ``ratio``-fold fewer of each minority."""
     counts = np.bincount(y)
-    keep_minority = max(MINORITY_FLOOR, int(counts.max()) // IMBALANCE_RATIO)
+    keep_minority = max(MINORITY_FLOOR, int(counts.max()) // ratio)
     kept = []
     for c in range(len(counts)):
         members = np.flatnonzero(y == c)
@@ -170,8 +196,10 @@ def _split(dataset: str, fault: str, seed: int) -> dict[str, Any]:
 
     x, y = _load(dataset, fault)
     rng = np.random.default_rng(seed)
+    holdout = dataset in HOLDOUT_DATASETS
     if fault == "imbalanced":
-        keep = _skew(y, MINORITY_CLASSES[dataset], rng)
+        keep = _skew(y, MINORITY_CLASSES[dataset], rng,
+                     HOLDOUT_IMBALANCE_RATIO[dataset] if holdout else IMBALANCE_RATIO)
         x, y = x[keep], y[keep]
     if fault == "overfit":
         k = int(y.max()) + 1
@@ -179,7 +207,8 @@ def _split(dataset: str, fault: str, seed: int) -> dict[str, Any]:
         x_tr, x_val, y_tr, y_val = train_test_split(x, y, train_size=n_train, stratify=y,
                                                     random_state=seed)
     else:
-        test_size = IMBALANCED_VAL_FRACTION if fault == "imbalanced" else 0.25
+        test_size = ((HOLDOUT_VAL_FRACTION if holdout else IMBALANCED_VAL_FRACTION)
+                     if fault == "imbalanced" else 0.25)
         x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=test_size, stratify=y,
                                                     random_state=seed)
     if dataset in TABULAR:  # standardised with the training split's statistics only
@@ -251,6 +280,51 @@ def _settings(dataset: str, fault: str, variant: int) -> dict[str, Any]:
     return s
 
 
+def _holdout_settings(dataset: str, fault: str, variant: int) -> dict[str, Any]:
+    """The holdout set's settings: other optimizers (RMSprop, SGD with Nesterov momentum, AdamW),
+    model shapes, batch sizes and fault strengths than ``_settings``; chosen before diagnosing any
+    holdout run."""
+    video, image = dataset == "gestures6", dataset == "digits_img"
+    s: dict[str, Any] = {
+        "model": "cnn3d" if video else "cnn2d" if image else "mlp",
+        "conv": [12, 24] if video else None, "pool": "average" if video else None,
+        "conv2d": [16, 32] if image else None,
+        "layers": [] if video else [[64, "relu"]] if image else [[128, "relu"], [128, "relu"],
+                                                                  [64, "relu"]],
+        "dropout": 0.0, "weight_decay": 0.0, "decoupled_decay": 0.0,
+        "optimizer": "rmsprop" if variant == 0 else "adamw", "lr": 1e-3,
+        "batch_size": 8 if video else 32 if image else 64,
+        "max_epochs": 30 if video else 40 if image else 50,
+        "early_stopping": None, "loss": "cross_entropy (unweighted)",
+    }
+    if variant == 1:
+        s["decoupled_decay"] = 1e-4
+    if fault == "overfit":
+        s.update(conv=[32, 64] if video else None, pool="flatten" if video else None,
+                 conv2d=[32, 64] if image else None,
+                 layers=[[256, "relu"]] if (video or image) else [[256, "relu"]] * 3,
+                 decoupled_decay=0.0, batch_size=8 if video else 16,
+                 max_epochs=40 if video else 80 if image else 120)
+    elif fault == "underfit_bottleneck":  # a 2-unit linear bottleneck right after the input
+        s.update(conv=[4] if video else None, conv2d=[4] if image else None,
+                 layers=[[2, "linear"]] if video else [[2, "linear"], [32 if image else 64, "relu"]],
+                 max_epochs=40 if video else 60)
+    elif fault == "underfit_tiny_lr":
+        s.update(optimizer="sgd_momentum" if variant == 0 else "adamw", lr=1e-5, max_epochs=30)
+    elif fault == "imbalanced":
+        s.update(dropout=0.2, early_stopping={"monitor": "val_loss", "patience": 6}, max_epochs=100)
+    elif fault == "diverged":
+        s.update(optimizer="rmsprop" if variant == 0 else "sgd_momentum",
+                 lr=3.0 if variant == 0 else 30.0, max_epochs=12 if video else 20)
+    elif fault == "healthy":
+        if variant == 0:
+            s.update(dropout=0.3, early_stopping={"monitor": "val_loss", "patience": 8},
+                     max_epochs=100)
+        else:  # a fixed, sensible number of epochs with dropout and weight decay, no early stop
+            s.update(dropout=0.3, decoupled_decay=1e-3, max_epochs=25 if (video or image) else 30)
+    return s
+
+
 # ------------------------------------------------------------------------------------------- keras
 
 def _keras_model(s: dict[str, Any], input_shape: tuple[int, ...], num_classes: int):
@@ -262,6 +336,13 @@ def _keras_model(s: dict[str, Any], input_shape: tuple[int, ...], num_classes: i
     l2 = ({"kernel_regularizer": keras.regularizers.L2(s["weight_decay"] / 2)}
           if s["weight_decay"] else {})
     stack: list[Any] = [keras.Input(input_shape)]
+    if s.get("conv2d"):  # images, channels last
+        for width in s["conv2d"]:
+            stack += [layers.Conv2D(width, 3, padding="same", activation="relu", **l2),
+                      layers.MaxPooling2D(2, padding="same")]
+        stack.append(layers.Flatten())
+        if s["dropout"]:
+            stack.append(layers.Dropout(s["dropout"]))
     if s["conv"]:
         for index, width in enumerate(s["conv"]):
             stack += [layers.Conv3D(width, 3, padding="same", use_bias=False, **l2),
@@ -292,9 +373,10 @@ def _train_keras(s: dict[str, Any], data: dict[str, Any], run_dir: Path, log_for
     x_tr, x_val = data["x_train"], data["x_val"]
     if x_tr.ndim == 5:  # (N, C, T, H, W) -> Keras's channels-last (N, T, H, W, C)
         x_tr, x_val = x_tr.transpose(0, 2, 3, 4, 1), x_val.transpose(0, 2, 3, 4, 1)
+    if x_tr.ndim == 4:  # (N, C, H, W) -> (N, H, W, C)
+        x_tr, x_val = x_tr.transpose(0, 2, 3, 1), x_val.transpose(0, 2, 3, 1)
     model = _keras_model(s, x_tr.shape[1:], data["num_classes"])
-    optimizer = (keras.optimizers.Adam(learning_rate=s["lr"]) if s["optimizer"] == "adam"
-                 else keras.optimizers.SGD(learning_rate=s["lr"]))
+    optimizer = _keras_optimizer(s)
     model.compile(optimizer=optimizer,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -312,6 +394,21 @@ def _train_keras(s: dict[str, Any], data: dict[str, Any], run_dir: Path, log_for
         _legacy_header(log_path)
     keras.backend.clear_session()
     return log_path, predicted, len(history.history["loss"])
+
+
+def _keras_optimizer(s: dict[str, Any]):
+    import keras
+
+    lr = s["lr"]
+    return {
+        "adam": lambda: keras.optimizers.Adam(learning_rate=lr),
+        "sgd": lambda: keras.optimizers.SGD(learning_rate=lr),
+        "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True),
+        "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=lr),
+        # decoupled decay here (the L2 kernel penalty stays off for AdamW runs: see _settings)
+        "adamw": lambda: keras.optimizers.AdamW(learning_rate=lr,
+                                                weight_decay=s.get("decoupled_decay", 0.0)),
+    }[s["optimizer"]]()
 
 
 def _legacy_header(log_path: Path) -> None:
@@ -340,6 +437,16 @@ def _torch_model(s: dict[str, Any], input_shape: tuple[int, ...], num_classes: i
     from torch import nn
 
     modules: list[nn.Module] = []
+    if s.get("conv2d"):  # images (C, H, W): conv-relu-pool blocks, flattened as Keras's Flatten
+        channels, h, w = input_shape
+        for width in s["conv2d"]:
+            modules += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(),
+                        nn.MaxPool2d(2, ceil_mode=True)]
+            channels, h, w = width, -(-h // 2), -(-w // 2)
+        modules.append(nn.Flatten())
+        if s["dropout"]:
+            modules.append(nn.Dropout(s["dropout"]))
+        input_shape = (channels * h * w,)
     if s["conv"]:
         channels = input_shape[0]
         for index, width in enumerate(s["conv"]):
@@ -368,7 +475,8 @@ def _torch_model(s: dict[str, Any], input_shape: tuple[int, ...], num_classes: i
     return nn.Sequential(*modules)
 
 
-def _lightning_module(net, optimizer: str, lr: float, weight_decay: float):
+def _lightning_module(net, optimizer: str, lr: float, weight_decay: float,
+                      decoupled_decay: float = 0.0):
     import lightning as L
     import torch
     import torch.nn.functional as F
@@ -401,9 +509,15 @@ def _lightning_module(net, optimizer: str, lr: float, weight_decay: float):
             self.log("val_acc", (logits.argmax(dim=1) == y).float().mean())
 
         def configure_optimizers(self):
-            if optimizer == "adam":
-                return torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
-            return torch.optim.SGD(self.parameters(), lr=lr, weight_decay=weight_decay)
+            params = self.parameters()
+            return {
+                "adam": lambda: torch.optim.Adam(params, lr=lr, weight_decay=weight_decay),
+                "sgd": lambda: torch.optim.SGD(params, lr=lr, weight_decay=weight_decay),
+                "sgd_momentum": lambda: torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True,
+                                                        weight_decay=weight_decay),
+                "rmsprop": lambda: torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay),
+                "adamw": lambda: torch.optim.AdamW(params, lr=lr, weight_decay=decoupled_decay),
+            }[optimizer]()
 
     return Classifier()
 
@@ -418,7 +532,8 @@ def _train_lightning(s: dict[str, Any], data: dict[str, Any], run_dir: Path,
 
     L.seed_everything(seed, workers=True, verbose=False)
     net = _torch_model(s, data["x_train"].shape[1:], data["num_classes"])
-    module = _lightning_module(net, s["optimizer"], s["lr"], s["weight_decay"])
+    module = _lightning_module(net, s["optimizer"], s["lr"], s["weight_decay"],
+                               s.get("decoupled_decay", 0.0))
     train = DataLoader(TensorDataset(torch.from_numpy(data["x_train"]),
                                      torch.from_numpy(data["y_train"])),
                        batch_size=s["batch_size"], shuffle=True)
@@ -460,7 +575,8 @@ def _train_one(entry: dict[str, Any], out_dir: Path) -> Run:
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    s = _settings(entry["dataset"], entry["fault"], entry["variant"])
+    settings_of = _holdout_settings if entry.get("holdout") else _settings
+    s = settings_of(entry["dataset"], entry["fault"], entry["variant"])
     data = _split(entry["dataset"], entry["fault"], entry["seed"])
     started = time.perf_counter()
     if entry["framework"] == "keras":
@@ -486,6 +602,8 @@ def _train_one(entry: dict[str, Any], out_dir: Path) -> Run:
     }
     if entry["dataset"] == "gestures":
         settings["gestures"] = {**GESTURES, "seed": 0}
+    if entry["dataset"] == "gestures6":
+        settings["gestures"] = {**GESTURES6, "seed": 1}
     return Run(id=entry["id"], dataset=entry["dataset"], framework=entry["framework"],
                log_format=entry["log_format"], fault=entry["fault"],
                expected=EXPECTED[entry["fault"]], log_path=str(log_path),
@@ -522,18 +640,22 @@ def _load_manifest(out_dir: Path) -> list[Run]:
     return runs
 
 
-def generate(out_dir: Path, *, regenerate: bool = False, progress: bool = True) -> list[Run]:
+def generate(out_dir: Path, *, regenerate: bool = False, progress: bool = True,
+             holdout: bool | None = None) -> list[Run]:
     """Train every run (or reuse out_dir/manifest.json when present and not regenerate) and return them.
 
-    ``progress`` prints one line per run trained, on stderr.
+    ``progress`` prints one line per run trained, on stderr. ``holdout`` (default: whether the folder
+    is named ``runs_holdout``) trains the holdout plan instead of the main one.
     """
     out_dir = Path(out_dir).resolve()
+    if holdout is None:
+        holdout = out_dir.name == "runs_holdout"
     if (out_dir / MANIFEST).exists() and not regenerate:
         return _load_manifest(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)  # no stale manifest if this is interrupted
     _quiet()
-    entries = plan()
+    entries = plan(holdout)
     runs = []
     started = time.perf_counter()
     for number, entry in enumerate(entries, 1):
@@ -601,8 +723,13 @@ def main() -> None:
                         help="where the runs go (default bench/runs)")
     parser.add_argument("--regenerate", action="store_true",
                         help="train every run again even if a manifest is there")
+    parser.add_argument("--holdout", action="store_true",
+                        help="the holdout set (other datasets, optimizers, models), into "
+                             "bench/runs_holdout unless --out says otherwise")
     args = parser.parse_args()
-    runs = generate(args.out, regenerate=args.regenerate)
+    out = args.out if args.out != ROOT / "bench" / "runs" or not args.holdout \
+        else ROOT / "bench" / "runs_holdout"
+    runs = generate(out, regenerate=args.regenerate, holdout=args.holdout)
 
     def show(value: float | None, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
