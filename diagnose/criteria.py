@@ -68,9 +68,9 @@ EXPLOSION_FACTOR = 10.0
 # SageMaker Debugger's ClassImbalance rule from 10:1; a ratio of 3 already skews what plain cross
 # entropy learns, so it qualifies here - but the label also needs evidence of harm (below).
 IMBALANCE_RATIO = 3.0
-# Harm: balanced accuracy (mean per-class recall) 10 points below accuracy, or the minority classes'
-# mean recall below half the majority classes' (SageMaker's misprediction threshold is 0.7 errors
-# per class; DeepChecks checks per-class recall against the others').
+# Harm: balanced accuracy (mean per-class recall) 10 points below accuracy, or the worst minority
+# class's recall below half the majority classes' mean (the minimum per-class recall, as DeepChecks'
+# and SageMaker Debugger's class-imbalance rules judge it).
 BALANCED_ACCURACY_GAP = 0.10
 MINORITY_RECALL_RATIO = 0.5
 # ...and only once the majority classes are learned (their mean recall at least 0.5): a model that has

@@ -197,13 +197,15 @@ def imbalanced(curves: Curves) -> Result:
     balanced = float(recall[support].mean())
     minority = present & support & (counts <= counts.max() / c.IMBALANCE_RATIO)
     majority = present & support & ~minority
-    minority_recall = float(recall[minority].mean()) if minority.any() else float("nan")
+    # The worst minority class (DeepChecks' and SageMaker's rules look at per-class recall, not a mean
+    # that one well-recalled minority class could hide another behind).
+    minority_recall = float(recall[minority].min()) if minority.any() else float("nan")
     majority_recall = float(recall[majority].mean()) if majority.any() else float("nan")
     never_predicted = [per_class.classes[i] for i in np.flatnonzero(minority & (cm.sum(axis=0) == 0))]
     evidence.update(accuracy=round(accuracy, 4), balanced_accuracy=round(balanced, 4),
                     balanced_accuracy_gap_threshold=c.BALANCED_ACCURACY_GAP,
                     minority_classes=[per_class.classes[i] for i in np.flatnonzero(minority)],
-                    minority_mean_recall=_num(minority_recall),
+                    minority_min_recall=_num(minority_recall),
                     majority_mean_recall=_num(majority_recall),
                     minority_recall_ratio_threshold=c.MINORITY_RECALL_RATIO,
                     minority_classes_never_predicted=never_predicted)
@@ -218,7 +220,7 @@ def imbalanced(curves: Curves) -> Result:
                      _confidence(-minority_recall / max(majority_recall, 1e-9),
                                  -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.5)
     return Finding("imbalanced", confidence,
-                   f"classes are {ratio:.1f}:1 imbalanced and the minority classes are recalled "
+                   f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
                    f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
 

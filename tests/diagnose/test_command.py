@@ -94,7 +94,7 @@ def test_predictions_let_imbalance_be_judged(tmp_path, capsys):
     assert "imbalanced" not in result["not_judged"]
     imbalance = next(f for f in result["findings"] if f["label"] == "imbalanced")
     assert imbalance["evidence"]["imbalance_ratio"] == 9.0
-    assert imbalance["evidence"]["minority_mean_recall"] == 0.2
+    assert imbalance["evidence"]["minority_min_recall"] == 0.2
 
 
 def test_a_study_is_diagnosed_trial_by_trial(study_db, capsys):

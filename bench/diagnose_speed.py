@@ -1,0 +1,96 @@
+"""How fast a diagnosis answers: one Keras log, and a 1,000-trial study in SQLite.
+
+Each figure is printed beside its baseline, measured in the same run:
+- a log: ``python run_study.py diagnose LOG`` from process start to answer, against the bare
+  interpreter start-up (``python -c pass``) and the start-up with numpy imported;
+- a study: ``python run_study.py diagnose --storage ... --study ... --json`` for 1,000 trials of 20
+  epochs, against Optuna's own ``load_study(...).get_trials()`` on the same storage in a fresh process.
+
+    python bench/diagnose_speed.py [--trials 1000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import optuna  # noqa: E402
+
+from search.history import History, PerClass  # noqa: E402
+
+LOG = ROOT / "tests" / "fixtures" / "external" / "deepdiagnosis" / "mnist_double_random_99fe3625.csv"
+
+
+def wall(command: list[str], repeats: int) -> float:
+    """Median wall time of a command, in seconds."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def history(number: int, epochs: int = 20) -> History:
+    """A plateau history of the usual shape; the numbers vary by trial so no two are alike."""
+    rate = 0.1 + (number % 17) / 40
+    rows = [{"epoch": e, "train_loss": 2.3 * math.exp(-rate * e), "val_loss": 2.2 * math.exp(
+        -rate * e * 0.7) + 0.01 * e, "train_accuracy": 1 - 0.9 * math.exp(-rate * e),
+        "val_accuracy": 0.95 - 0.85 * math.exp(-rate * e), "val_macro_f1": 0.9 - 0.8 * math.exp(
+            -rate * e), "lr": 1e-3, "epoch_time_s": 1.0, "samples_per_s": 500.0}
+        for e in range(1, epochs + 1)]
+    per_class = PerClass([str(k) for k in range(6)], [0.9] * 6, [0.9] * 6, [0.9] * 6, [20] * 6,
+                         [[18 if i == j else 0 for j in range(6)] for i in range(6)],
+                         [100, 90, 80, 70, 60, 30], epochs)
+    return History(rows, per_class, {"stop_reason": f"completed {epochs} epochs",
+                                     "epochs_run": epochs, "objective": "val_macro_f1",
+                                     "direction": "maximize", "param_count": 12345})
+
+
+def build_study(url: str, trials: int) -> None:
+    study = optuna.create_study(storage=url, study_name="speed", direction="maximize")
+    distributions = {"lr": optuna.distributions.FloatDistribution(1e-5, 1.0, log=True)}
+    study.add_trials([optuna.trial.create_trial(
+        value=0.9, params={"lr": 10 ** -(1 + n % 4)}, distributions=distributions,
+        user_attrs=history(n).to_user_attrs()) for n in range(trials)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    python = sys.executable
+
+    bare = wall([python, "-c", "pass"], args.repeats)
+    numpy = wall([python, "-c", "import numpy"], args.repeats)
+    log = wall([python, "run_study.py", "diagnose", str(LOG)], args.repeats)
+    print(f"one Keras log (100 epochs), process start to answer: {log:.3f} s "
+          f"(interpreter alone {bare:.3f} s, with numpy {numpy:.3f} s; diagnose adds "
+          f"{log - numpy:.3f} s over numpy)")
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'speed.db'}"
+        started = time.perf_counter()
+        build_study(url, args.trials)
+        print(f"(built a {args.trials}-trial study in {time.perf_counter() - started:.0f} s)")
+        optuna_only = wall([python, "-c", "import optuna; optuna.load_study(study_name='speed', "
+                            f"storage='{url}').get_trials(deepcopy=False)"], args.repeats)
+        study = wall([python, "run_study.py", "diagnose", "--storage", url, "--study", "speed",
+                      "--json"], args.repeats)
+    print(f"{args.trials}-trial study, process start to answer: {study:.2f} s "
+          f"(Optuna alone loading its trials: {optuna_only:.2f} s; ratio {study / optuna_only:.2f})")
+
+
+if __name__ == "__main__":
+    main()
