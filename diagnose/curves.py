@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnose.criteria import END_WINDOW, SMOOTHING
+from diagnose.criteria import BLOWUP_LOSS, END_WINDOW, EXPLOSION_FACTOR, SMOOTHING
 from search.history import History
 
 
@@ -84,3 +84,14 @@ def best_index(values: np.ndarray, maximize: bool) -> int | None:
         return None
     masked = np.where(finite, values, -np.inf if maximize else np.inf)
     return int(np.argmax(masked) if maximize else np.argmin(masked))
+
+
+def blown_up(loss: np.ndarray) -> np.ndarray:
+    """Epochs whose loss is above BLOWUP_LOSS nats, or (after the first) EXPLOSION_FACTOR times the
+    first epoch's: far above where a classifier's loss starts."""
+    finite = np.isfinite(loss)
+    if not finite.any():
+        return np.zeros(len(loss), dtype=bool)
+    first = loss[finite][0]
+    later = np.arange(len(loss)) > 0
+    return finite & ((loss >= BLOWUP_LOSS) | (later & (loss >= EXPLOSION_FACTOR * first)))

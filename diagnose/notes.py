@@ -10,7 +10,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
-from diagnose.curves import Curves, best_index
+from diagnose.curves import Curves, best_index, blown_up
 from diagnose.findings import Finding
 from diagnose.fixes import FIXES, Fix
 
@@ -89,12 +89,7 @@ def oscillating(curves: Curves) -> Finding | None:
 def loss_spike(curves: Curves) -> Finding | None:
     """The loss blew up at some epoch but the run recovered (else it is `diverged`)."""
     loss = curves.raw("train_loss")
-    finite = np.isfinite(loss)
-    if finite.sum() < 2:
-        return None
-    first = loss[finite][0]
-    spikes = np.flatnonzero((np.arange(len(loss)) > 0) & finite
-                            & ((loss >= c.BLOWUP_LOSS) | (loss >= c.EXPLOSION_FACTOR * first)))
+    spikes = np.flatnonzero(blown_up(loss) & (np.arange(len(loss)) > 0))
     if len(spikes) == 0:
         return None
     epochs = tuple(curves.epoch_at(i) for i in spikes)

@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
-from diagnose.curves import Curves, best_index, generalization_loss
+from diagnose.curves import Curves, best_index, blown_up, generalization_loss
 from diagnose.findings import Finding
 
 
@@ -56,27 +56,24 @@ def diverged(curves: Curves) -> Result:
         return NotJudged(f"the history is too short to tell a blow-up: {curves.n} epoch(s), need "
                          f"{c.MIN_EPOCHS} (a NaN or infinite loss would still count)")
     loss = curves.raw("train_loss") if curves.has("train_loss") else curves.raw("val_loss")
-    first_loss = loss[np.isfinite(loss)][0]
-    blown = (loss >= c.BLOWUP_LOSS) | ((np.arange(len(loss)) > 0)
-                                       & (loss >= c.EXPLOSION_FACTOR * first_loss))
+    blown = blown_up(loss)
     if not blown.any():
         return None
-    peak = best_index(loss, maximize=True)
+    peak, first_loss = best_index(loss, maximize=True), loss[np.isfinite(loss)][0]
     train_acc = curves.last("train_accuracy")  # the state it ended in, unsmoothed
     if np.isfinite(train_acc):
         recovered = train_acc >= c.UNDERFIT_ACCURACY
+        ending = f"the model did not recover (training accuracy at the end {train_acc:.3f})"
     else:  # loss only: recovered if it fell back below where it was before the blow-up
         start = int(np.argmax(blown))
         recovered = start > 0 and curves.last("train_loss") < np.nanmin(loss[:start])
+        ending = "it did not recover"
     if recovered:
         return None  # a spike, reported as a note
     return Finding(
         "diverged", _confidence(np.log10(loss[peak] / c.BLOWUP_LOSS), 0.0, 1.0),
-        f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (start "
-        f"{first_loss:.4g}) and the model did not recover (training accuracy at the end "
-        f"{train_acc:.3f})" if np.isfinite(train_acc) else
-        f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (start "
-        f"{first_loss:.4g}) and did not recover",
+        f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (first epoch "
+        f"{first_loss:.4g}) and {ending}",
         {"peak_loss": float(loss[peak]), "peak_epoch": curves.epoch_at(peak),
          "first_epoch_loss": float(first_loss), "blowup_loss_threshold": round(c.BLOWUP_LOSS, 3),
          "explosion_factor": c.EXPLOSION_FACTOR, "final_train_accuracy": _num(train_acc),
