@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from diagnose.findings import Diagnosis
-from diagnose.verdict import labels_text
+from diagnose.verdict import because, labels_text
 from search.errors import LogError
 from search.history import History
 
@@ -95,8 +95,7 @@ def study_report(study_name: str, runs: list[tuple[str, History, Diagnosis]]) ->
 
     figures = _Figures()
     rows = "".join(f"<tr><td>{escape(title)}</td><td>{escape(labels_text(d))}</td>"
-                   f"<td>{escape(d.findings[0].summary) if d.findings else ''}</td></tr>"
-                   for title, _, d in runs)
+                   f"<td>{escape(because(d))}</td></tr>" for title, _, d in runs)
     body = [f"<p>{len(runs)} trials.</p>",
             figures.div(label_counts_figure(d for _, _, d in runs)),
             "<table><tr><th>trial</th><th>diagnosis</th><th>because</th></tr>" + rows +

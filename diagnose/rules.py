@@ -158,9 +158,9 @@ def underfit(curves: Curves) -> Result:
                     "accuracy_gap": _num(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
         if not (best < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
             return None
-        val_text = f", validation {val_acc:.3f}" if np.isfinite(val_acc) else ""
+        val_text = f", validation {val_acc:.4g}" if np.isfinite(val_acc) else ""
         return Finding("underfit", _confidence(-best, -c.UNDERFIT_ACCURACY, 0.3),
-                       f"training accuracy ends at {train_acc:.3f}{val_text} (both below "
+                       f"training accuracy ends at {train_acc:.4g}{val_text} (both below "
                        f"{c.UNDERFIT_ACCURACY:g}): the model does not fit even the training data",
                        evidence, epochs=(curves.epoch_at(curves.n - 1),))
     loss = curves.raw("train_loss")

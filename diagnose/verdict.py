@@ -30,16 +30,20 @@ def run_verdict(title: str, diagnosis: Diagnosis, max_fixes: int = 4) -> str:
     return "\n".join(lines)
 
 
+def because(diagnosis: Diagnosis) -> str:
+    """The first finding's summary, or why the run could not be judged ("" when healthy)."""
+    if diagnosis.findings:
+        return diagnosis.findings[0].summary
+    if not diagnosis.labels:
+        return diagnosis.not_judged.get("overfit") or next(iter(diagnosis.not_judged.values()), "")
+    return ""
+
+
 def trial_line(number: int, state: str, value: float | None, diagnosis: Diagnosis) -> str:
     """One line per trial, for a study's summary."""
     value_text = f"{value:.4g}" if value is not None else "-"
-    if diagnosis.findings:
-        why = diagnosis.findings[0].summary
-    elif not diagnosis.labels:  # why the curves could not be judged
-        why = diagnosis.not_judged.get("overfit") or next(iter(diagnosis.not_judged.values()), "")
-    else:
-        why = ""
-    return f"  #{number:<4} {state:<8} {value_text:>8}  {labels_text(diagnosis):<22} {why}"
+    return f"  #{number:<4} {state:<8} {value_text:>8}  {labels_text(diagnosis):<22} " \
+           f"{because(diagnosis)}"
 
 
 def label_counts(diagnoses: Iterable[Diagnosis]) -> str:
