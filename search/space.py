@@ -18,11 +18,12 @@ from typing import Any, Mapping
 
 import optuna
 
-from search import fields
+from search import augment, fields
 from search.fields import Check, Section
 from search.losses import CLASS_WEIGHTINGS, LOSSES
 from search.models import MODELS, knobs
 from search.optimizers import LR_SCHEDULES, OPTIMIZERS
+from search.sampling import SAMPLINGS
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,14 @@ def parse_spec(section: Section, name: str, expected: type, check: Check | None,
     return Range(low, high, log, step, integer=expected is int)
 
 
+def _augmentation_check(value: str) -> str | None:
+    try:
+        augment.parse(value)
+    except ValueError:
+        return f"'none' or operations joined by '+' from: {', '.join(augment.OPERATIONS)}"
+    return None
+
+
 @dataclass(frozen=True)
 class Hyperparameter:
     """One training hyperparameter: its type, default, valid values and when it applies."""
@@ -139,6 +148,10 @@ HYPERPARAMETERS: Mapping[str, Hyperparameter] = {
                                       ("loss", frozenset({"label_smoothing"}))),
     "grad_clip_norm": Hyperparameter(float, None, fields.positive,
                                      "clip the gradient norm to this (none: no clipping)"),
+    "augmentation": Hyperparameter(str, "none", _augmentation_check,
+                                   "training-batch augmentation: none, or operations joined by +"),
+    "sampling": Hyperparameter(str, "none", fields.one_of(SAMPLINGS),
+                               "draw training examples class-balanced (over/undersampling)"),
 }
 
 
@@ -160,6 +173,8 @@ class Hyperparams:
     focal_gamma: float | None
     label_smoothing: float | None
     grad_clip_norm: float | None
+    augmentation: str
+    sampling: str
 
     def to_json(self) -> dict[str, Any]:
         values = dict(self.__dict__)

@@ -13,7 +13,7 @@ import optuna
 
 from search.config import StudyConfig
 from search.data import load_dataset
-from search.data.splits import Splits, stratified_split
+from search.data.splits import Splits, shipped_split, stratified_split
 from search.device import Device, pick_device
 from search.errors import StorageError
 from search.objective import Objective
@@ -26,6 +26,8 @@ def load_splits(config: StudyConfig) -> Splits:
     """Read (or generate) the dataset and split it; the same splits serve every trial."""
     data = config.data
     dataset = load_dataset(data.kind, root=data.root, **data.options)
+    if dataset.split is not None:  # the dataset's own train/validation(/test) split
+        return shipped_split(dataset)
     return stratified_split(dataset, val_fraction=data.val_fraction,
                             test_fraction=data.test_fraction, seed=data.seed)
 

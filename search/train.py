@@ -16,8 +16,9 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler, TensorDataset
 
+from search import augment
 from search.data.splits import Splits
 from search.device import Device
 from search.history import History
@@ -25,6 +26,7 @@ from search.losses import build_loss
 from search.metrics import per_class_results, summary_metrics
 from search.models import count_parameters
 from search.optimizers import build_optimizer, build_schedule
+from search.sampling import train_sampler
 from search.space import Hyperparams
 
 # How often (in steps) the running training loss is checked for NaN/inf. On a GPU each check waits
@@ -47,13 +49,12 @@ class FitResult:
     best_value: float | None  # the objective at the best epoch (None if no epoch finished)
 
 
-def batches(split_x: np.ndarray, split_y: np.ndarray, batch_size: int, *, shuffle: bool,
-            seed: int, pin_memory: bool) -> DataLoader:
+def batches(split_x: np.ndarray, split_y: np.ndarray, batch_size: int, *, pin_memory: bool,
+            order: Sampler | None = None) -> DataLoader:
     """A DataLoader that fetches whole batches from in-memory uint8 arrays (one index op per batch,
-    no per-example collation)."""
+    no per-example collation). ``order``: the example order (default: as stored)."""
     dataset = TensorDataset(torch.from_numpy(split_x), torch.from_numpy(split_y))
-    order = (RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle
-             else SequentialSampler(dataset))
+    order = order if order is not None else SequentialSampler(dataset)
     return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False),
                       batch_size=None, pin_memory=pin_memory)
 
@@ -95,14 +96,17 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
     schedule = build_schedule(optimizer, hp, max_epochs)
     scaler = torch.amp.GradScaler(device.torch_device.type, enabled=device.needs_grad_scaler)
     pin = device.is_cuda
-    train_loader = batches(data.train.x, data.train.y, hp.batch_size, shuffle=True, seed=seed,
-                           pin_memory=pin)
-    val_loader = batches(data.val.x, data.val.y, hp.batch_size, shuffle=False, seed=seed,
-                         pin_memory=pin)
+    train_loader = batches(data.train.x, data.train.y, hp.batch_size, pin_memory=pin,
+                           order=train_sampler(data.train.y, hp.sampling, seed))
+    val_loader = batches(data.val.x, data.val.y, hp.batch_size, pin_memory=pin)
+    augmentations = augment.parse(hp.augmentation)
     history = History(facts={"objective": objective,
                              "direction": "maximize" if maximize else "minimize",
                              "param_count": count_parameters(model),
-                             "device": device.describe()})
+                             "device": device.describe(),
+                             "class_counts": {name: part.class_counts().tolist() for name, part in
+                                              (("train", data.train), ("val", data.val),
+                                               ("test", data.test)) if part is not None}})
     best_value, best_epoch, best_pred, best_state = None, None, None, None
     stop: Stop | None = None
 
@@ -115,8 +119,11 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
         train_true, train_pred = [], []
         for step, (x, y) in enumerate(train_loader):
             target = y.to(device.torch_device, non_blocking=True)
+            inputs = to_input(x, device)
+            if augmentations:
+                inputs = augment.augment(inputs, augmentations)
             with device.autocast():
-                logits = model(to_input(x, device))
+                logits = model(inputs)
                 loss = criterion(logits, target)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -170,8 +177,7 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
                                               best_epoch)
         if best_state is not None:
             model.load_state_dict(best_state)
-            test_loader = batches(data.test.x, data.test.y, hp.batch_size, shuffle=False,
-                                  seed=seed, pin_memory=pin)
+            test_loader = batches(data.test.x, data.test.y, hp.batch_size, pin_memory=pin)
             test_loss, test_true, test_pred = evaluate(model, test_loader, criterion, device)
             history.facts["test"] = {"loss": test_loss,
                                      **summary_metrics(test_true, test_pred, num_classes)}

@@ -52,4 +52,4 @@ def deep_update(base: dict, changes: dict) -> dict:
 HP = Hyperparams(architecture="c3d", model_kwargs={}, lr=0.01, lr_schedule="constant",
                  batch_size=8, dropout=0.0, weight_decay=0.0, optimizer="adam", momentum=None,
                  loss="cross_entropy", class_weighting="inverse_frequency", focal_gamma=2.0,
-                 label_smoothing=0.1, grad_clip_norm=None)
+                 label_smoothing=0.1, grad_clip_norm=None, augmentation="none", sampling="none")

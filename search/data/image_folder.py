@@ -44,7 +44,7 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
-def _read(path: Path, image_size: int) -> np.ndarray:
+def read_image(path: Path, image_size: int) -> np.ndarray:
     """One image as uint8 (3, image_size, image_size)."""
     try:
         with Image.open(path) as image:
@@ -63,6 +63,6 @@ def image_folder(root: Path, *, image_size: int = 64) -> LabeledArrays:
     root = Path(root).expanduser()
     folders = _class_folders(root)
     files = [_image_files(folder) for folder in folders]
-    x = np.stack([_read(path, image_size) for class_files in files for path in class_files])
+    x = np.stack([read_image(path, image_size) for class_files in files for path in class_files])
     y = np.repeat(np.arange(len(folders), dtype=np.int64), [len(f) for f in files])
     return LabeledArrays(x, y, tuple(folder.name for folder in folders))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search.data.labeled import LabeledArrays
+from search.data.labeled import TEST, TRAIN, VAL, LabeledArrays
 from search.errors import DataError
 
 
@@ -70,3 +70,15 @@ def stratified_split(data: LabeledArrays, *, val_fraction: float, test_fraction:
     train, val, test = (data.subset(np.sort(np.concatenate(parts[name])))
                         for name in ("train", "val", "test"))
     return Splits(train, val, test if test_fraction > 0 else None)
+
+
+def shipped_split(data: LabeledArrays) -> Splits:
+    """The split the dataset ships with (``data.split``): its train, validation and test examples."""
+    if data.split is None:
+        raise ValueError("the dataset ships no split; use stratified_split")
+    parts = {part: data.subset(np.flatnonzero(data.split == part)) for part in (TRAIN, VAL, TEST)}
+    for part, name in ((TRAIN, "training"), (VAL, "validation")):
+        if len(parts[part]) == 0:
+            raise DataError(f"the dataset's own split has no {name} examples; check its split "
+                            f"files, or remove them to split it stratified")
+    return Splits(parts[TRAIN], parts[VAL], parts[TEST] if len(parts[TEST]) else None)
