@@ -22,7 +22,7 @@ from search.early_stopping import EarlyStopping
 from search.errors import ConfigError
 from search.fields import Section
 from search.history import OBJECTIVE_DIRECTIONS
-from search.models import MODELS
+from search.models import MODELS, model_entry
 from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
 from search.space import SearchSpace, parse_space, possible_values
 
@@ -205,9 +205,9 @@ def _int_or_auto(section: Section, name: str, auto: int, check: fields.Check) ->
 def _check_consistency(top: Section, space: SearchSpace, data: DataConfig, objective: str) -> None:
     """Rules that span sections."""
     for arch in possible_values(space.params["architecture"]) or ():
-        if MODELS[arch].input != data.input:
+        if model_entry(arch).input not in (None, data.input):  # None: a factory takes any
             raise ConfigError(
-                f"{top.source}: architecture '{arch}' takes {MODELS[arch].input} batches but data "
+                f"{top.source}: architecture '{arch}' takes {model_entry(arch).input} batches but data "
                 f"kind '{data.kind}' gives {data.input} batches; choose from: "
                 f"{', '.join(n for n, m in MODELS.items() if m.input == data.input)}.")
     losses = possible_values(space.params["loss"])

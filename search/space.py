@@ -21,7 +21,7 @@ import optuna
 from search import augment, fields
 from search.fields import Check, Section
 from search.losses import CLASS_WEIGHTINGS, LOSSES
-from search.models import MODELS, knobs
+from search.models import MODELS, build_model, is_factory, knobs, model_entry
 from search.optimizers import LR_SCHEDULES, OPTIMIZERS
 from search.sampling import SAMPLINGS
 
@@ -106,6 +106,12 @@ def parse_spec(section: Section, name: str, expected: type, check: Check | None,
     return Range(low, high, log, step, integer=expected is int)
 
 
+def _architecture_check(value: str) -> str | None:
+    if value in MODELS or is_factory(value):
+        return None
+    return f"one of: {', '.join(MODELS)}, or a factory 'package.module:function'"
+
+
 def _augmentation_check(value: str) -> str | None:
     try:
         augment.parse(value)
@@ -127,7 +133,8 @@ class Hyperparameter:
 
 # Order matters: a hyperparameter is sampled after the one it depends on.
 HYPERPARAMETERS: Mapping[str, Hyperparameter] = {
-    "architecture": Hyperparameter(str, ..., fields.one_of(MODELS), "which model family to train"),
+    "architecture": Hyperparameter(str, ..., _architecture_check,
+                                   "a model of the registry, or a factory 'package.module:function'"),
     "lr": Hyperparameter(float, 1e-3, fields.positive, "the step size; searched on a log scale"),
     "lr_schedule": Hyperparameter(str, "constant", fields.one_of(LR_SCHEDULES),
                                   "constant, or cosine decay to zero over max_epochs"),
@@ -213,10 +220,17 @@ def parse_space(space: Section, models: Section) -> SearchSpace:
         else:
             params[name] = Fixed(hp.default)
     space.finish(list(HYPERPARAMETERS))
+    for arch in possible_values(params["architecture"]) or ():
+        if is_factory(arch):  # import it now: a bad path is a one-line error before any trial
+            try:
+                model_entry(arch)
+            except ValueError as exc:
+                raise fields.ConfigError(f"{space.source}: '{space.key('architecture')}': "
+                                         f"{exc}") from None
 
     model_specs: dict[str, dict[str, Spec]] = {}
     for arch in models.keys():
-        if arch not in MODELS:
+        if arch not in MODELS and not is_factory(arch):
             raise models.unknown(arch, list(MODELS))
         section = models.section(arch)
         model_specs[arch] = {}
@@ -235,6 +249,6 @@ def _check_knob(section: Section, arch: str, knob: str, spec: Spec) -> None:
     values = possible_values(spec) or (spec.low, spec.high)  # type: ignore[union-attr]
     for value in values:
         try:
-            MODELS[arch].build(2, **{knob: value})
+            build_model(arch, num_classes=2, in_channels=3, dropout=0.0, **{knob: value})
         except (ValueError, TypeError) as exc:
             raise fields.ConfigError(f"{section.source}: '{section.key(knob)}': {exc}") from None

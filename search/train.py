@@ -24,7 +24,7 @@ from search.device import Device
 from search.history import History
 from search.losses import build_loss
 from search.metrics import per_class_results, summary_metrics
-from search.models import count_parameters
+from search.models import count_parameters, parameter_counts
 from search.optimizers import build_optimizer, build_schedule
 from search.sampling import train_sampler
 from search.space import Hyperparams
@@ -103,6 +103,7 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
     history = History(facts={"objective": objective,
                              "direction": "maximize" if maximize else "minimize",
                              "param_count": count_parameters(model),
+                             "param_counts": parameter_counts(model),
                              "device": device.describe(),
                              "class_counts": {name: part.class_counts().tolist() for name, part in
                                               (("train", data.train), ("val", data.val),

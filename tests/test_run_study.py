@@ -197,3 +197,22 @@ def test_every_sampler_and_pruner_name_runs(sampler, pruner, write_study, sqlite
     assert run(path, "--storage", sqlite_url) == 0
     study = optuna.load_study(study_name="tiny", storage=sqlite_url)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+
+
+def test_a_users_own_model_trains_in_a_study(write_study, sqlite_url, tmp_path, monkeypatch):
+    (tmp_path / "user_models.py").write_text(
+        "from torch import nn\n"
+        "def mlp(num_classes, *, in_channels=1, dropout=0.0, hidden: int = 16):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * 64, hidden), nn.ReLU(),\n"
+        "                         nn.Dropout(dropout), nn.Linear(hidden, num_classes))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_study(deep_update(DIGITS, {
+        "space": {"architecture": "user_models:mlp", "lr": 0.01},
+        "models": Replace({"user_models:mlp": {"hidden": {"choices": [8, 16]}}}),
+        "budget": {"n_trials": 2, "max_epochs": 2}}))
+    assert run(path, "--storage", sqlite_url) == 0
+    trials = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert {t.params["user_models:mlp.hidden"] for t in trials} <= {8, 16}
+    hidden = trials[0].params["user_models:mlp.hidden"]
+    assert trials[0].user_attrs["param_counts"] == {"total": 64 * hidden + hidden + hidden * 10 + 10}

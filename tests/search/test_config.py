@@ -11,6 +11,7 @@ from search.early_stopping import EarlyStopping
 from search.errors import ConfigError
 from search.space import Choice, Fixed, Range
 from invalid_studies import INVALID
+from tiny import Replace
 
 
 
@@ -96,3 +97,18 @@ def test_missing_and_binary_study_files(tmp_path):
     with pytest.raises(ConfigError, match="not a text file|invalid YAML"):
         load_study_config(binary)
 
+
+
+def test_a_factory_architecture_and_its_knobs_come_from_the_users_module(write_study, tmp_path,
+                                                                         monkeypatch):
+    (tmp_path / "my_models.py").write_text(
+        "from torch import nn\n"
+        "def tiny(num_classes, *, in_channels=3, dropout=0.0, width: int = 4):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.LazyLinear(width), nn.ReLU(),\n"
+        "                         nn.Linear(width, num_classes))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = load_study_config(write_study({
+        "space": {"architecture": "my_models:tiny"},
+        "models": Replace({"my_models:tiny": {"width": {"choices": [4, 8]}}})}))
+    assert config.space.params["architecture"] == Fixed("my_models:tiny")
+    assert config.space.models["my_models:tiny"] == {"width": Choice((4, 8))}

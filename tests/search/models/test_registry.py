@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from search.models import MODELS, build_model, count_parameters, knobs
+from search.models import MODELS, build_model, count_parameters, knobs, parameter_counts
 
 # The input each kind of model takes in these tests: video (N, C, T, H, W), image (N, C, H, W).
 TINY_INPUT = {"video": (2, 3, 4, 16, 16), "image": (2, 1, 8, 8)}
@@ -19,6 +19,11 @@ EXPECTED_KNOBS = {
                  "stem": (bool, True)},
     "c3d": {"width": (int, 16), "depth": (int, 3)},
     "cnn2d": {"width": (int, 32), "depth": (int, 2), "batch_norm": (bool, True)},
+    "r2plus1d": {"blocks": (int, 8), "pretrained": (str, ""), "freeze": (bool, False)},
+    "r2plus1d_attention": {"blocks": (int, 8), "latents": (int, 8), "layers": (int, 2),
+                           "heads": (int, 4), "hidden": (int, 256), "pretrained": (str, ""),
+                           "freeze": (bool, False)},
+    "resnet18": {"pretrained": (str, ""), "freeze": (bool, False)},
 }
 
 
@@ -49,7 +54,7 @@ def test_builder_obeys_the_signature_contract(name: str) -> None:
     assert (hints["dropout"], by_name["dropout"].default) == (float, 0.0)
     for param in params[1:]:
         assert param.kind is param.KEYWORD_ONLY, param.name
-        assert hints[param.name] in (int, float, bool), param.name
+        assert hints[param.name] in (int, float, bool, str), param.name
         assert param.default is not inspect.Parameter.empty, param.name
         assert type(param.default) is hints[param.name], param.name
     assert isinstance(build(2), nn.Module)  # the defaults build a model
@@ -74,7 +79,11 @@ def test_forward_and_backward_on_a_tiny_batch(name: str) -> None:
 @pytest.mark.parametrize("name", list(MODELS))
 def test_dropout_reaches_the_model(name: str) -> None:
     model = build_model(name, num_classes=2, in_channels=3, dropout=0.3)
-    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.3]
+    rates = [m.p for m in model.modules() if isinstance(m, nn.Dropout)]
+    assert rates and set(rates) == {0.3}  # attention models have one in every block
+    # the classifier's input passes through dropout last: (dropout, linear) are the last modules
+    leaves = [m for m in model.modules() if not list(m.children())]
+    assert isinstance(leaves[-1], nn.Linear) and isinstance(leaves[-2], nn.Dropout)
 
 
 def test_build_model_passes_knobs_to_the_builder() -> None:
@@ -84,7 +93,8 @@ def test_build_model_passes_knobs_to_the_builder() -> None:
 
 
 def test_build_model_with_an_unknown_name_lists_the_known_names() -> None:
-    with pytest.raises(ValueError, match="'resnet'.*convlstm, c3d, cnn2d"):
+    with pytest.raises(ValueError, match="'resnet'.*convlstm, c3d, cnn2d, r2plus1d, "
+                                         "r2plus1d_attention, resnet18 .*package.module:function"):
         build_model("resnet", num_classes=2, in_channels=3, dropout=0.0)
     with pytest.raises(ValueError, match="'resnet'"):
         knobs("resnet")
@@ -111,3 +121,12 @@ def test_count_parameters_counts_only_trainable_parameters() -> None:
     assert count_parameters(model) == 26
     model[0].requires_grad_(False)
     assert count_parameters(model) == 10
+
+
+def test_parameter_counts_uses_parameter_groups_when_the_model_has_them() -> None:
+    plain = build_model("c3d", num_classes=5, in_channels=3, dropout=0.0, width=4, depth=1)
+    assert parameter_counts(plain) == {"total": 357}
+    grouped = build_model("r2plus1d", num_classes=5, in_channels=3, dropout=0.0, blocks=1)
+    counts = parameter_counts(grouped)
+    assert set(counts) == {"cnn", "head"} and counts["head"] == 64 * 5 + 5
+    assert sum(counts.values()) == count_parameters(grouped)
