@@ -17,6 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+# torchvision's Kinetics-400 weights of r2plus1d_18, which the user downloads (nothing is fetched)
+PRETRAINED_R2PLUS1D = "r2plus1d_18-91a641e6.pth"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -79,9 +82,11 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
              ("include", "space.augmentation", ["random_resized_crop", "random_affine",
                                                 "color_jitter", "temporal_jitter"])),
         _fix("transfer_learning", "A backbone pretrained on a large video set (Kinetics) needs "
-             "far fewer examples of your classes; the HMDB51 seed fine-tunes R(2+1)D.",
+             "far fewer examples of your classes; the HMDB51 seed fine-tunes R(2+1)D. Download "
+             "torchvision's Kinetics-400 weights file yourself and give its path (for images: "
+             "resnet18 with resnet18-f37072fd.pth).",
              ("include", "space.architecture", ["r2plus1d"]),
-             ("set", "models.r2plus1d.pretrained", True)),
+             ("set", "models.r2plus1d.pretrained", PRETRAINED_R2PLUS1D)),
         _fix("smaller_model", "Fewer parameters have less room to memorise the training set.",
              ("scale", "models.*.width", 0.5), ("scale", "models.*.hidden_channels", 0.5)),
         _fix("ensemble", "Averaging several models cancels their individual errors: the Jester "
@@ -91,7 +96,7 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
     "underfit": (
         _fix("capacity", "The model cannot fit even the training set: give it more layers and "
              "units.", ("scale", "models.*.width", 2.0), ("scale", "models.*.hidden_channels", 2.0),
-             ("scale", "models.*.depth", 2.0)),
+             ("scale", "models.*.depth", 1.5)),
         _fix("train_longer", "Training loss was still high at the last epoch: allow more epochs.",
              ("scale", "budget.max_epochs", 2.0)),
         _fix("learning_rate", "Too small a step makes too little progress per epoch: search "

@@ -22,6 +22,7 @@ AFFINE_DEGREES = 10.0  # RandomAffine(degrees=10, translate=(0.15, 0.15)), as th
 AFFINE_TRANSLATE = 0.15
 JITTER = 0.2  # ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2)
 TEMPORAL_SHIFT = 0.25  # a clip's frames shift by up to a quarter of its length, edges repeated
+WINDOW_SCALE = (0.5, 1.0)  # random_window: the window's share of the clip's length
 
 
 def _eye(n: int, device: torch.device) -> torch.Tensor:
@@ -85,9 +86,23 @@ def _temporal_jitter(x: torch.Tensor) -> torch.Tensor:
     return x.gather(2, index[:, None, :, None, None].expand_as(x))
 
 
+def _random_window(x: torch.Tensor) -> torch.Tensor:
+    """A random window of consecutive frames (WINDOW_SCALE of the clip), stretched back to T frames:
+    the training-time counterpart of sampling uniformly over the whole clip."""
+    if x.dim() != 5:
+        return x
+    n, _, t = x.shape[:3]
+    length = torch.empty(n, 1, device=x.device).uniform_(*WINDOW_SCALE) * (t - 1)
+    start = torch.rand(n, 1, device=x.device) * (t - 1 - length)
+    steps = torch.linspace(0, 1, t, device=x.device)
+    index = (start + steps * length).round().long().clamp(0, t - 1)  # (N, T), non-decreasing
+    return x.gather(2, index[:, None, :, None, None].expand_as(x))
+
+
 OTHER: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "color_jitter": _color_jitter,
     "temporal_jitter": _temporal_jitter,
+    "random_window": _random_window,
 }
 OPERATIONS = (*GEOMETRIC, *OTHER)
 

@@ -143,9 +143,10 @@ def _data(data: Section) -> DataConfig:
                           f"{root!r}; remove it (and --data-root).")
     if root is not None and not Path(root).expanduser().is_dir():
         raise ConfigError(f"{data.source}: 'data.root' folder '{root}' does not exist; unpack the "
-                          f"dataset there or point --data-root at the folder that holds it.")
-    val = data.take("val_fraction", float, 0.2, check=lambda v: None if 0 < v < 1 else "in (0, 1)")
-    test = data.take("test_fraction", float, 0.0,
+                          f"dataset there ({DATASETS[kind].layout}) or point --data-root at the "
+                          f"folder that holds it.")
+    val = data.take("val_fraction", float, 0.1, check=lambda v: None if 0 < v < 1 else "in (0, 1)")
+    test = data.take("test_fraction", float, 0.1,
                      check=lambda v: None if 0 <= v < 1 - val else f"in [0, {1 - val:g}) "
                                                                       f"(1 - val_fraction)")
     seed = data.take("seed", int, 0)

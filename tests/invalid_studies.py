@@ -52,7 +52,7 @@ INVALID = {
     "architecture takes other input": ({"space": {"architecture": "cnn2d"}},
                                        ["architecture 'cnn2d' takes image batches",
                                         "choose from: convlstm, c3d"]),
-    "unknown data kind": ({"data": {"kind": "jester"}}, ["'data.kind' must be one of", "'jester'"]),
+    "unknown data kind": ({"data": {"kind": "kinetics400"}}, ["'data.kind' must be one of", "'kinetics400'"]),
     "unknown data knob": ({"data": {"frames": 8}}, ["unknown key 'data.frames'"]),
     "data root for generated data": ({"data": {"root": "/tmp"}},
                                      ["reads no folder", "data.root"]),

@@ -11,7 +11,8 @@ from search.space import Hyperparams
 TINY_STUDY: dict[str, Any] = {
     "study": {"seed": 0},
     "data": {"kind": "synthetic_gestures", "num_classes": 3, "clips_per_class": 12,
-             "clip_length": 4, "frame_size": 16, "noise": 0.1, "val_fraction": 0.25, "seed": 0},
+             "clip_length": 4, "frame_size": 16, "noise": 0.1, "val_fraction": 0.25,
+             "test_fraction": 0.0, "seed": 0},
     "objective": "val_macro_f1",
     "budget": {"n_trials": 3, "max_epochs": 2},
     "sampler": {"name": "tpe", "n_startup_trials": 2},

@@ -15,9 +15,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from search.data.digits import digits
+from search.data.hmdb51 import hmdb51
 from search.data.image_folder import image_folder
+from search.data.jester import jester
 from search.data.labeled import LabeledArrays
 from search.data.synthetic import synthetic_gestures
+from search.data.vehicles import vehicles
+from search.data.video_folder import video_folder
+from search.data.wlasl import wlasl
 from search.errors import DataError
 
 
@@ -26,12 +31,21 @@ class DatasetEntry:
     load: Callable[..., LabeledArrays]
     input: str  # "video" (N, C, T, H, W) or "image" (N, C, H, W)
     takes_root: bool  # whether load() needs a `root: Path` argument (a folder the user provides)
+    layout: str = ""  # what that folder holds, for error messages
 
 
 DATASETS: Mapping[str, DatasetEntry] = types.MappingProxyType({
     "synthetic_gestures": DatasetEntry(synthetic_gestures, "video", takes_root=False),
     "digits": DatasetEntry(digits, "image", takes_root=False),
-    "image_folder": DatasetEntry(image_folder, "image", takes_root=True),
+    "image_folder": DatasetEntry(image_folder, "image", True, "<class>/*.jpg"),
+    "vehicles": DatasetEntry(vehicles, "image", True,
+                             "train.csv and images/<image_names>, or <class>/*.jpg"),
+    "video_folder": DatasetEntry(video_folder, "video", True, "<class>/<clip>.avi"),
+    "hmdb51": DatasetEntry(hmdb51, "video", True,
+                           "<class>/<clip>.avi and, optionally, testTrainMulti_7030_splits/"),
+    "jester": DatasetEntry(jester, "video", True, "jester-v1-labels.csv, jester-v1-train.csv, "
+                           "jester-v1-validation.csv and 20bn-jester-v1/<id>/00001.jpg, ..."),
+    "wlasl": DatasetEntry(wlasl, "video", True, "WLASL_v0.3.json and videos/<video_id>.mp4"),
 })
 
 

@@ -34,7 +34,7 @@ def test_each_operation_keeps_shape_and_range_and_changes_the_batch(op, shape):
     x = torch.rand(shape)
     y = augment(x, parse(op))
     assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
-    if not (op == "temporal_jitter" and len(shape) == 4):  # no time axis in an image
+    if not (op in ("temporal_jitter", "random_window") and len(shape) == 4):  # no time axis
         assert not torch.equal(x, y)
 
 
@@ -63,3 +63,15 @@ def test_temporal_jitter_shifts_whole_frames():
     for clip_x, clip_y in zip(x, y):
         for frame in clip_y.unbind(1):  # every output frame is one of the input frames
             assert any(torch.equal(frame, f) for f in clip_x.unbind(1))
+
+
+def test_random_window_takes_consecutive_frames_from_one_part_of_the_clip():
+    torch.manual_seed(4)
+    t = 16
+    x = torch.arange(t, dtype=torch.float32).view(1, 1, t, 1, 1).repeat(32, 3, 1, 2, 2) / t
+    y = augment(x, ("random_window",))
+    frames = (y[:, 0, :, 0, 0] * t).round().long()  # which input frame each output frame is
+    assert (frames.diff(dim=1) >= 0).all()  # in order: time is never reversed
+    spans = frames[:, -1] - frames[:, 0]
+    assert spans.min() >= (t - 1) // 2 - 1 and spans.max() <= t - 1  # WINDOW_SCALE = (0.5, 1.0)
+    assert spans.float().std() > 0 and (frames[:, 0] > 0).any()  # windows differ and move

@@ -34,6 +34,11 @@ def test_tiny_study_loads_into_typed_config(write_study):
     assert config.space.models["c3d"] == {"width": Fixed(4), "depth": Fixed(1)}
 
 
+def test_the_default_split_is_80_10_10_as_the_wlasl_guide_suggests(write_study):
+    config = load_study_config(write_study({"data": {"val_fraction": ..., "test_fraction": ...}}))
+    assert (config.data.val_fraction, config.data.test_fraction) == (0.1, 0.1)
+
+
 def test_overrides_replace_file_values(write_study, tmp_path):
     config = load_study_config(write_study(), {
         "n_trials": 7, "timeout": 60.0, "max_epochs": 5, "storage": "sqlite:///x.db",
