@@ -43,7 +43,20 @@ def test_parameter_count_without_batch_norm() -> None:
 
 @pytest.mark.parametrize("knob, value", [
     ("depth", 0), ("depth", 6), ("width", 0), ("width", -8), ("batch_norm", 0), ("batch_norm", "no"),
+    ("block_dropout", 1.0), ("block_dropout", -0.1), ("block_dropout", True),
 ])
 def test_invalid_knobs_are_rejected(knob: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"'{knob}' parameter of cnn2d .* Got {value!r}"):
         cnn2d(2, **{knob: value})  # type: ignore[arg-type]
+
+
+def test_block_dropout_puts_dropout_at_the_end_of_every_block() -> None:
+    model = cnn2d(3, width=4, depth=3, block_dropout=0.25, dropout=0.5)
+    assert [block[-1].p for block in model.features] == [0.25, 0.25, 0.25]
+    assert model.dropout.p == 0.5  # the shared knob stays before the classifier
+    assert not any(isinstance(m, nn.Dropout) for m in cnn2d(3, width=4).features.modules())
+    model.train()
+    x = torch.rand(4, 3, 16, 16)
+    assert not torch.equal(model(x), model(x))  # active in training
+    model.eval()
+    assert torch.equal(model(x), model(x))
