@@ -6,7 +6,8 @@ into ``<cache_dir>/<dataset>-t<frames>-s<size>/<clip key>.npy``:
 
 - the folder is keyed by what shapes the arrays (dataset, frame count, frame size, cache format);
 - a clip's key hashes its path relative to the dataset root, its byte size and its frame range, so an
-  edited or re-trimmed clip is decoded again and two datasets never share entries;
+  edited or re-trimmed clip is decoded again (a folder of frames, as Jester's, is keyed by its path
+  alone: after replacing frames, delete the cache folder);
 - every file is written to a temporary name and renamed into place (atomic on POSIX), so an interrupted
   build leaves only whole clips, and the next load decodes just the rest; concurrent workers are safe;
 - a clip that cannot be decoded is reported by name after all the others were cached.

@@ -44,6 +44,12 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
+def check_image_size(reader: str, image_size: object) -> None:
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 8 <= image_size <= 1024:
+        raise DataError(f"The 'image_size' parameter of {reader} must be an int in [8, 1024]. "
+                        f"Got {image_size!r} instead.")
+
+
 def read_image(path: Path, image_size: int) -> np.ndarray:
     """One image as uint8 (3, image_size, image_size)."""
     try:
@@ -57,9 +63,7 @@ def read_image(path: Path, image_size: int) -> np.ndarray:
 
 def image_folder(root: Path, *, image_size: int = 64) -> LabeledArrays:
     """Read ROOT/<class>/<image> files: uint8 x (N, 3, image_size, image_size), classes by name."""
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 8 <= image_size <= 1024:
-        raise DataError(f"The 'image_size' parameter of image_folder must be an int in [8, 1024]. "
-                        f"Got {image_size!r} instead.")
+    check_image_size("image_folder", image_size)
     root = Path(root).expanduser()
     folders = _class_folders(root)
     files = [_image_files(folder) for folder in folders]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.data.image_folder import image_folder, read_image
+from search.data.image_folder import check_image_size, image_folder, read_image
 from search.data.labeled import LabeledArrays
 from search.errors import DataError
 
@@ -26,6 +26,7 @@ LAYOUT = ("put train.csv (columns image_names,emergency_or_not) and images/<imag
 
 def vehicles(root: Path, *, image_size: int = 64) -> LabeledArrays:
     """Read the labelled photos: uint8 x (N, 3, image_size, image_size); classes sorted by label."""
+    check_image_size("vehicles", image_size)
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"data.root: folder '{root}' does not exist; {LAYOUT}")
@@ -45,11 +46,12 @@ def vehicles(root: Path, *, image_size: int = 64) -> LabeledArrays:
 def _read_table(path: Path) -> tuple[list[str], list[str]]:
     """(file names, labels) from the CSV's first two columns; a header row is expected."""
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if len(rows) < 2 or len(rows[0]) < 2:
+        rows = [(line, row) for line, row in enumerate(csv.reader(handle), start=1)
+                if any(cell.strip() for cell in row)]  # blank lines (a trailing one, say) skipped
+    if len(rows) < 2 or len(rows[0][1]) < 2:
         raise DataError(f"{path}: expected a header and rows of <image file>,<label>; {LAYOUT}")
     names, labels = [], []
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise DataError(f"{path}, line {line}: expected <image file>,<label>; got {row!r}")
         names.append(row[0].strip())

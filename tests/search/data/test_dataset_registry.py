@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import published_layouts
 from search.data import DATASETS, knobs, load_dataset
 from search.errors import DataError
 
@@ -18,6 +19,14 @@ from search.errors import DataError
                             "clutter": (int, 2), "imbalance_ratio": (float, 1.0), "seed": (int, 0)}),
     ("digits", {}),
     ("image_folder", {"image_size": (int, 64)}),  # root is not a knob
+    ("vehicles", {"image_size": (int, 64)}),
+    ("video_folder", {"frames": (int, 16), "image_size": (int, 64), "cache_dir": (str, "")}),
+    ("hmdb51", {"frames": (int, 16), "image_size": (int, 112), "split": (int, 1),
+                "cache_dir": (str, "")}),
+    ("jester", {"frames": (int, 16), "image_size": (int, 64), "max_clips_per_class": (int, 0),
+                "cache_dir": (str, "")}),
+    ("wlasl", {"frames": (int, 16), "image_size": (int, 64), "top_k": (int, 100),
+               "cache_dir": (str, "")}),
 ])
 def test_knobs_are_the_loaders_keyword_arguments(kind, expected):
     assert knobs(kind) == expected
@@ -26,9 +35,16 @@ def test_knobs_are_the_loaders_keyword_arguments(kind, expected):
 
 @pytest.mark.parametrize("kind, input, takes_root", [
     ("synthetic_gestures", "video", False), ("digits", "image", False), ("image_folder", "image", True),
+    ("vehicles", "image", True), ("video_folder", "video", True), ("hmdb51", "video", True),
+    ("jester", "video", True), ("wlasl", "video", True),
 ])
 def test_entries(kind, input, takes_root):
     assert DATASETS[kind].input == input and DATASETS[kind].takes_root is takes_root
+
+
+def test_every_kind_is_listed():
+    assert sorted(DATASETS) == ["digits", "hmdb51", "image_folder", "jester", "synthetic_gestures",
+                                "vehicles", "video_folder", "wlasl"]
 
 
 def test_load_dataset_passes_knobs_through():
@@ -48,12 +64,23 @@ def test_load_dataset_passes_root(tmp_path: Path):
     assert data.x.shape == (1, 3, 10, 10) and data.classes == ("cat",)
 
 
+def test_load_dataset_reads_a_video_root_through_its_cache(tmp_path: Path):
+    root = published_layouts.video_folder(tmp_path / "ucf", ("a", "b"), 1, n_frames=4)
+    data = load_dataset("video_folder", root=root, frames=2, image_size=8,
+                        cache_dir=str(tmp_path / "cache"))
+    assert data.x.shape == (2, 3, 2, 8, 8) and data.classes == ("a", "b")
+    assert len(list((tmp_path / "cache").glob("video_folder-t2-s8-*/*.npy"))) == 2
+
+
 @pytest.mark.parametrize("call, words", [
-    (lambda: load_dataset("kinetics"), "known kinds: digits, image_folder, synthetic_gestures"),
+    (lambda: load_dataset("kinetics"), "known kinds: digits, hmdb51, image_folder, jester, "
+                                       "synthetic_gestures, vehicles, video_folder, wlasl"),
     (lambda: knobs("kinetics"), "unknown dataset kind 'kinetics'"),
     (lambda: load_dataset("digits", seed=1), "has no knob 'seed'"),
     (lambda: load_dataset("image_folder"), "reads a folder"),
     (lambda: load_dataset("digits", root=Path("/tmp")), "reads no folder"),
+    (lambda: load_dataset("wlasl"), "reads a folder"),
+    (lambda: load_dataset("jester", root=Path("/tmp"), top_k=5), "has no knob 'top_k'"),
 ])
 def test_misuse_raises_data_error(call, words):
     with pytest.raises(DataError, match=words):
