@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
 
+from search.data.image_folder import read_image
 from search.errors import DataError
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
@@ -87,12 +87,5 @@ def read_frames(files: Sequence[Path], frames: int, size: int) -> np.ndarray:
         raise DataError("a clip folder has no frames")
     clip = np.empty((3, frames, size, size), dtype=np.uint8)
     for t, index in enumerate(uniform_indices(len(files), frames)):
-        path = files[index]
-        try:
-            with Image.open(path) as image:
-                rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise DataError(f"frame '{path}' cannot be read ({exc}); replace it with a valid "
-                            f"JPEG/PNG or delete it") from None
-        clip[:, t] = np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1)
+        clip[:, t] = read_image(files[index], size)
     return clip

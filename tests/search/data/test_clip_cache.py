@@ -13,11 +13,6 @@ from search.errors import DataError
 SHAPE = (3, 2, 8, 8)  # (channels, frames, size, size) of the caches below
 
 
-@pytest.fixture(autouse=True)
-def cache_env(tmp_path, monkeypatch):
-    """Nothing here may fall back to ~/.cache."""
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env-cache"))
-
 
 def make_clips(root: Path, count: int) -> list[Clip]:
     """``count`` source files of different sizes (so different keys) under ``root``."""

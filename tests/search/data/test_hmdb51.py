@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import published_layouts as layouts
+from cache_checks import forbid, warm_copy, whole_clips
 from published_layouts import LEVEL_TOLERANCE, expected_green, green_levels, red_level
 from search.data.clip_cache import FORMAT
 from search.data.hmdb51 import hmdb51, read_split_file
@@ -29,11 +29,6 @@ SPLIT_1 = [TRAIN, TRAIN, VAL, UNUSED] * 3
 SPLIT_2 = [TRAIN, TRAIN, UNUSED, VAL] * 3
 
 
-@pytest.fixture(autouse=True)
-def cache_env(tmp_path, monkeypatch):
-    """Nothing here may fall back to ~/.cache."""
-    monkeypatch.setenv("PLATEAU_CACHE", str(tmp_path / "env-cache"))
-
 
 def read(root: Path, tmp_path: Path, **knobs):
     return hmdb51(root, **{"frames": 4, "image_size": 16, "cache_dir": str(tmp_path / "cache"),
@@ -50,24 +45,12 @@ def built(tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.fixture
 def root(tmp_path: Path, built) -> Path:
-    """A copy of the dataset, its cache warm (cache keys hold paths relative to the root)."""
-    shutil.copytree(built[0], tmp_path / "hmdb51")
-    shutil.copytree(built[0].parent / "cache", tmp_path / "cache")
-    return tmp_path / "hmdb51"
-
-
-def whole_clips(entries) -> int:
-    """How many cache entries there are, all of them whole clips ("<key>.npy", no ".partial-")."""
-    names = [p.name for p in entries]
-    assert all(re.fullmatch(r"[0-9a-f]{20}\.npy", name) for name in names), names
-    return len(names)
+    """A copy of the dataset, its cache warm."""
+    return warm_copy(built[0], tmp_path)
 
 
 def forbid_decoding(monkeypatch) -> None:
-    def fail(*args, **kwargs):
-        raise AssertionError("decode_video called although every clip is cached")
-
-    monkeypatch.setattr(video_folder_module, "decode_video", fail)
+    forbid(monkeypatch, video_folder_module, "decode_video")
 
 
 def test_reads_the_clips_and_the_official_split(built, tmp_path):

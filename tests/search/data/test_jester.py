@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 import published_layouts as layouts
+from cache_checks import whole_clips
 from published_layouts import expected_green, green_levels, red_level
 from search.data.clip_cache import FORMAT
 from search.data.jester import jester
@@ -26,11 +26,6 @@ N_FRAMES = 6
 # The fixture lists, per round, one clip of each label: train ids 1..9, then validation ids 10..15.
 TRAIN_Y, VAL_Y = [0, 1, 2] * 3, [0, 1, 2] * 2
 
-
-@pytest.fixture(autouse=True)
-def cache_env(tmp_path, monkeypatch):
-    """Nothing here may fall back to ~/.cache."""
-    monkeypatch.setenv("PLATEAU_CACHE", str(tmp_path / "env-cache"))
 
 
 @pytest.fixture
@@ -51,13 +46,6 @@ def read(root: Path, tmp_path: Path, **knobs):
 
 def cached(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "cache" / f"jester-t4-s16-v{FORMAT}").iterdir())
-
-
-def whole_clips(entries) -> int:
-    """How many cache entries there are, all of them whole clips ("<key>.npy", no ".partial-")."""
-    names = [p.name for p in entries]
-    assert all(re.fullmatch(r"[0-9a-f]{20}\.npy", name) for name in names), names
-    return len(names)
 
 
 def count_reads(monkeypatch) -> list[list[Path]]:

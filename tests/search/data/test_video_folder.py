@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import published_layouts as layouts
+from cache_checks import forbid, warm_copy, whole_clips
 from published_layouts import LEVEL_TOLERANCE, expected_green, green_levels, red_level
 from search.data.clip_cache import FORMAT
 from search.data.video import uniform_indices
@@ -22,11 +21,6 @@ video_folder_module = importlib.import_module("search.data.video_folder")
 CLASSES = ("ApplyEyeMakeup", "Archery")
 N_FRAMES = 10
 
-
-@pytest.fixture(autouse=True)
-def cache_env(tmp_path, monkeypatch):
-    """Nothing here may fall back to ~/.cache."""
-    monkeypatch.setenv("PLATEAU_CACHE", str(tmp_path / "env-cache"))
 
 
 def read(root: Path, tmp_path: Path, **knobs):
@@ -44,10 +38,8 @@ def built(tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.fixture
 def root(tmp_path: Path, built) -> Path:
-    """A copy of the dataset, its cache warm (cache keys hold paths relative to the root)."""
-    shutil.copytree(built[0], tmp_path / "UCF101")
-    shutil.copytree(built[0].parent / "cache", tmp_path / "cache")
-    return tmp_path / "UCF101"
+    """A copy of the dataset, its cache warm."""
+    return warm_copy(built[0], tmp_path)
 
 
 @pytest.fixture
@@ -73,18 +65,8 @@ def count_decodes(monkeypatch) -> list[Path]:
     return calls
 
 
-def whole_clips(entries) -> int:
-    """How many cache entries there are, all of them whole clips ("<key>.npy", no ".partial-")."""
-    names = [p.name for p in entries]
-    assert all(re.fullmatch(r"[0-9a-f]{20}\.npy", name) for name in names), names
-    return len(names)
-
-
 def forbid_decoding(monkeypatch) -> None:
-    def fail(*args, **kwargs):
-        raise AssertionError("decode_video called although every clip is cached")
-
-    monkeypatch.setattr(video_folder_module, "decode_video", fail)
+    forbid(monkeypatch, video_folder_module, "decode_video")
 
 
 def test_reads_every_clip_with_classes_sorted_by_name(built):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 import json
 import logging
 import shutil
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 import published_layouts as layouts
+from cache_checks import forbid, warm_copy, whole_clips
 from published_layouts import LEVEL_TOLERANCE, expected_green, green_levels, red_level
 from search.data.clip_cache import FORMAT
 from search.data.labeled import TEST, TRAIN, VAL
@@ -32,11 +32,6 @@ RANGE_GREEN = expected_green(2 + uniform_indices(8, 4))  # frames 3..10: 0-based
 WHOLE_GREEN = expected_green(uniform_indices(N_FRAMES, 4))  # 0-based 0, 4, 9, 13
 
 
-@pytest.fixture(autouse=True)
-def cache_env(tmp_path, monkeypatch):
-    """Nothing here may fall back to ~/.cache."""
-    monkeypatch.setenv("PLATEAU_CACHE", str(tmp_path / "env-cache"))
-
 
 def read(root: Path, tmp_path: Path, **knobs):
     return wlasl(root, **{"frames": 4, "image_size": 16, "top_k": 0,
@@ -53,10 +48,8 @@ def built(tmp_path_factory) -> tuple[Path, object]:
 
 @pytest.fixture
 def root(tmp_path: Path, built) -> Path:
-    """A copy of the dataset, its cache warm (cache keys hold paths relative to the root)."""
-    shutil.copytree(built[0], tmp_path / "WLASL")
-    shutil.copytree(built[0].parent / "cache", tmp_path / "cache")
-    return tmp_path / "WLASL"
+    """A copy of the dataset, its cache warm."""
+    return warm_copy(built[0], tmp_path)
 
 
 def cached(tmp_path: Path) -> list[Path]:
@@ -76,18 +69,8 @@ def count_decodes(monkeypatch) -> list[tuple]:
     return calls
 
 
-def whole_clips(entries) -> int:
-    """How many cache entries there are, all of them whole clips ("<key>.npy", no ".partial-")."""
-    names = [p.name for p in entries]
-    assert all(re.fullmatch(r"[0-9a-f]{20}\.npy", name) for name in names), names
-    return len(names)
-
-
 def forbid_decoding(monkeypatch) -> None:
-    def fail(*args, **kwargs):
-        raise AssertionError("decode_video called although every clip is cached")
-
-    monkeypatch.setattr(wlasl_module, "decode_video", fail)
+    forbid(monkeypatch, wlasl_module, "decode_video")
 
 
 def edit_index(root: Path, edit) -> Path:
