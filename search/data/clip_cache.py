@@ -87,10 +87,9 @@ class ClipCache:
             except DataError as exc:
                 failures.append(exc)
         if failures:
-            cached = len(missing) - len(failures)
             others = f"; {len(failures) - 1} more clip(s) failed too" if len(failures) > 1 else ""
-            raise DataError(f"{failures[0]}{others} (the other {cached} new clips were cached; "
-                            f"the next run decodes only what failed)")
+            raise DataError(f"{failures[0]}{others} (the other {len(clips) - len(failures)} clips "
+                            f"are cached; the next run decodes only what failed)")
         return Loaded(x, len(missing))
 
     def _read(self, path: Path, clip: Clip) -> np.ndarray:

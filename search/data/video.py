@@ -65,8 +65,9 @@ def decode_video(path: Path, frames: int, size: int, start: int = 0, end: int | 
     except DataError:
         raise
     except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
-        raise DataError(f"video '{path}' cannot be decoded ({type(exc).__name__}: {exc}); replace "
-                        f"it with a valid video or delete it") from None
+        reason = str(exc).replace(f": '{path}'", "")  # FFmpeg's messages repeat the file name
+        raise DataError(f"video '{path}' cannot be decoded ({type(exc).__name__}: {reason}); "
+                        f"replace it with a valid video or delete it") from None
     if not kept:
         where = f"frames {start + 1}..{'end' if end is None else end}"
         raise DataError(f"video '{path}' has no frames in {where}; check the file (and the frame "

@@ -178,7 +178,7 @@ def test_an_undecodable_clip_is_reported_after_the_others_are_cached(tmp_path):
     with pytest.raises(DataError) as error:
         cache.load(clips, decode)
     message = str(error.value)
-    assert f"'{clips[1].source}'" in message and "the other 4 new clips were cached" in message
+    assert f"'{clips[1].source}'" in message and "the other 4 clips are cached" in message
     assert "more clip(s)" not in message and "\n" not in message
     assert len(decode.calls) == 5 and len(npy_files(cache)) == 4 and not partial_files(cache)
     # Once the clip is fixed, only it is decoded.
@@ -193,7 +193,7 @@ def test_several_undecodable_clips_are_counted(tmp_path):
         cache.load(clips, Decoder(fail=("clip0.avi", "clip2.avi", "clip4.avi")))
     message = str(error.value)
     assert f"'{clips[0].source}'" in message  # the first one by name
-    assert "2 more clip(s) failed too" in message and "the other 2 new clips were cached" in message
+    assert "2 more clip(s) failed too" in message and "the other 2 clips are cached" in message
     assert len(npy_files(cache)) == 2
 
 

@@ -198,5 +198,5 @@ def test_an_undecodable_clip_is_named_and_the_rest_cached(tmp_path):
         read(root, tmp_path)
     message = str(error.value)
     assert f"'{bad}'" in message and "\n" not in message
-    assert "the other 5 new clips were cached" in message
+    assert "the other 5 clips are cached" in message
     assert whole_clips((tmp_path / "cache" / f"hmdb51-t4-s16-v{FORMAT}").iterdir()) == 5

@@ -132,7 +132,7 @@ def test_a_clip_folder_without_frames_is_named_after_the_others_are_cached(root,
         read(root, tmp_path)
     message = str(error.value)
     assert f"'{empty}'" in message and "has no frames" in message and "\n" not in message
-    assert "the other 14 new clips were cached" in message
+    assert "the other 14 clips are cached" in message
     assert whole_clips(cached(tmp_path)) == 14  # and no ".partial-" files
     layouts.write_frames(empty, 0, N_FRAMES)
     calls = count_reads(monkeypatch)

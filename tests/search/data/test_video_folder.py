@@ -164,7 +164,7 @@ def test_an_undecodable_video_is_named_after_every_other_clip_is_cached(cold, tm
         read(cold, tmp_path)
     message = str(error.value)
     assert f"'{bad}'" in message and "cannot be decoded" in message and "\n" not in message
-    assert "the other 3 new clips were cached" in message
+    assert "the other 3 clips are cached" in message
     assert whole_clips(cached(tmp_path)) == 3  # and no ".partial-" files
     # Replaced by a valid clip, it alone is decoded.
     layouts.write_video(bad, 0, N_FRAMES)

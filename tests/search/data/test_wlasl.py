@@ -223,7 +223,7 @@ def test_an_undecodable_video_is_named_after_the_others_are_cached(tmp_path):
         read(root, tmp_path)
     message = str(error.value)
     assert f"'{bad}'" in message and "cannot be decoded" in message and "\n" not in message
-    assert "the other 3 new clips were cached" in message
+    assert "the other 3 clips are cached" in message
     assert whole_clips(cached(tmp_path)) == 3  # and no ".partial-" files
 
 
