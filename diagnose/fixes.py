@@ -14,8 +14,9 @@ has it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 # torchvision's Kinetics-400 weights of r2plus1d_18, which the user downloads (nothing is fetched)
 PRETRAINED_R2PLUS1D = "r2plus1d_18-91a641e6.pth"
@@ -144,3 +145,51 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
              ("set", "models.*.batch_norm", True)),
     ),
 }
+
+
+def apply_changes(study: Mapping[str, Any], changes: Iterable[Change]) -> dict[str, Any]:
+    """A copy of the study file's content (``study``, as read from YAML) with ``changes`` applied.
+
+    ``models.*.<knob>`` edits every ``models`` section that already names the knob. ``include``
+    turns a fixed value into choices; a range it leaves alone (a range already spans values).
+    ``scale`` multiplies a number, each end of a range or each choice, keeping integers integers.
+    """
+    edited = copy.deepcopy(dict(study))
+    for change in changes:
+        *path, leaf = change.key.split(".")
+        if path[:2] == ["models", "*"]:
+            sections = [s for s in edited.get("models", {}).values()
+                        if isinstance(s, dict) and leaf in s]
+        else:
+            section = edited
+            for part in path:
+                section = section.setdefault(part, {})
+                if not isinstance(section, dict):
+                    break
+            sections = [section] if isinstance(section, dict) else []
+        for section in sections:
+            if change.op != "scale" or leaf in section:  # nothing to scale in a missing key
+                section[leaf] = _changed(section.get(leaf), change)
+    return edited
+
+
+def _changed(current: Any, change: Change) -> Any:
+    if change.op == "set":
+        return copy.deepcopy(change.value)
+    if change.op == "include":
+        if isinstance(current, dict) and "choices" not in current:
+            return current  # a range
+        old = list(current["choices"]) if isinstance(current, dict) else (
+            [] if current is None else [current])
+        return {"choices": old + [v for v in change.value if v not in old]}
+    return _scaled(current, change.value)
+
+
+def _scaled(spec: Any, factor: float) -> Any:
+    if isinstance(spec, dict) and "choices" in spec:
+        return {**spec, "choices": [_scaled(v, factor) for v in spec["choices"]]}
+    if isinstance(spec, dict):
+        return {**spec, "low": _scaled(spec["low"], factor), "high": _scaled(spec["high"], factor)}
+    if isinstance(spec, bool) or not isinstance(spec, (int, float)):
+        return spec
+    return max(1, round(spec * factor)) if isinstance(spec, int) else spec * factor

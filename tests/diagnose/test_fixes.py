@@ -1,10 +1,9 @@
-"""Every change in the fix table is a valid edit of a study file: applied to a study that uses the
-models it names, the study file still loads. (A fix whose key the search side lacks would be advice
-nobody can run.)"""
+"""The fix table as study-file edits: ``apply_changes``, and every change in the table applied to a
+study that uses the models it names gives a study file that still loads. (A fix whose key the search
+side lacks would be advice nobody can run.)"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -12,7 +11,7 @@ import torch
 import torchvision
 import yaml
 
-from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, Change
+from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, Change, apply_changes
 from search.config import load_study_config
 from search.models import MODELS, knobs
 from tiny import TINY_STUDY, Replace, deep_update
@@ -22,37 +21,11 @@ CHANGES = [(label, fix.name, change) for label, fixes in FIXES.items() for fix i
 DIGITS = {"kind": "digits", "val_fraction": 0.2, "test_fraction": 0.0, "seed": 0}
 
 
-def _edit(study: dict, change: Change) -> dict:
-    """``study`` with ``change`` applied the way a user would edit the file (or the dashboard will)."""
-    *path, leaf = change.key.split(".")
-    section = study
-    for part in path:
-        section = section.setdefault(part, {})
-    if change.op == "set":
-        section[leaf] = change.value
-    elif change.op == "include":
-        current = section.get(leaf)
-        old = current["choices"] if isinstance(current, dict) else [] if current is None else [current]
-        section[leaf] = {"choices": old + [v for v in change.value if v not in old]}
-    else:  # scale a fixed number, a range's ends or each choice, keeping their type
-        section[leaf] = _scaled(section[leaf], change.value)
-    return study
-
-
-def _scaled(spec, factor: float):
-    if isinstance(spec, dict) and "choices" in spec:
-        return {**spec, "choices": [_scaled(v, factor) for v in spec["choices"]]}
-    if isinstance(spec, dict):
-        return {**spec, "low": _scaled(spec["low"], factor), "high": _scaled(spec["high"], factor)}
-    return type(spec)(round(spec * factor) if isinstance(spec, int) else spec * factor)
-
-
-def _studies_for(change: Change) -> list[tuple[dict, Change]]:
-    """(study, change) pairs the change applies to: for ``models.*.<knob>``, one per registry model
-    with that knob, the change's ``*`` made that model's name."""
+def _studies_for(change: Change) -> list[dict]:
+    """Studies the change applies to: for ``models.*.<knob>``, one per registry model with it."""
     base = deep_update(TINY_STUDY, {"early_stopping": {"patience": 5}})
     if not change.key.startswith("models.*."):
-        return [(base, change)]
+        return [base]
     knob = change.key.split(".")[2]
     studies = []
     for name, entry in MODELS.items():
@@ -61,7 +34,7 @@ def _studies_for(change: Change) -> list[tuple[dict, Change]]:
                 {name: {knob: knobs(name)[knob][1]}})})
             if entry.input == "image":
                 study["data"] = DIGITS
-            studies.append((study, dataclasses.replace(change, key=change.key.replace("*", name))))
+            studies.append(study)
     return studies
 
 
@@ -73,7 +46,43 @@ def test_every_change_of_the_fix_table_edits_a_study_file_validly(label, fix, ch
     torch.save(torchvision.models.video.r2plus1d_18(weights=None).state_dict(), PRETRAINED_R2PLUS1D)
     studies = _studies_for(change)
     assert studies, f"no model has the knob of {change.key}"
-    for study, concrete in studies:
+    for study in studies:
+        edited = apply_changes(study, [change])
         path = tmp_path / "edited.yaml"
-        path.write_text(yaml.safe_dump(json.loads(json.dumps(_edit(study, concrete)))))
+        path.write_text(yaml.safe_dump(json.loads(json.dumps(edited))))
         load_study_config(path)  # raises ConfigError if the edit is not a valid study file
+
+
+@pytest.mark.parametrize("current, change, expected", [
+    (None, Change("set", "space.dropout", {"low": 0.3, "high": 0.6}), {"low": 0.3, "high": 0.6}),
+    ("adam", Change("include", "space.optimizer", ["adamw"]), {"choices": ["adam", "adamw"]}),
+    ({"choices": ["adam", "adamw"]}, Change("include", "space.optimizer", ["adamw", "sgd"]),
+     {"choices": ["adam", "adamw", "sgd"]}),
+    ({"low": 16, "high": 64}, Change("include", "space.batch_size", [8]), {"low": 16, "high": 64}),
+    (None, Change("include", "space.loss", ["focal"]), {"choices": ["focal"]}),
+    ({"low": 1e-3, "high": 1e-2, "log": True}, Change("scale", "space.lr", 0.1),
+     {"low": 1e-4, "high": 1e-3, "log": True}),
+    (3, Change("scale", "space.batch_size", 1.5), 4),
+    (1, Change("scale", "space.batch_size", 0.5), 1),  # integers stay integers, and >= 1
+    ({"choices": [8, 16]}, Change("scale", "space.batch_size", 0.5), {"choices": [4, 8]}),
+])
+def test_apply_changes(current, change, expected):
+    key = change.key.split(".")[1]
+    study = {"space": {} if current is None else {key: current}}
+    edited = apply_changes(study, [change])
+    assert edited["space"][key] == pytest.approx(expected) if not isinstance(expected, dict) \
+        else edited["space"][key] == expected or _close(edited["space"][key], expected)
+    assert study == {"space": {} if current is None else {key: current}}  # the input is untouched
+
+
+def _close(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(a[k] == pytest.approx(b[k]) for k in a)
+
+
+def test_a_wildcard_edits_every_model_section_that_names_the_knob_and_scale_skips_missing_keys():
+    study = {"models": {"c3d": {"width": 16, "depth": 3}, "convlstm": {"hidden_channels": 8}},
+             "space": {}}
+    edited = apply_changes(study, [Change("scale", "models.*.width", 2.0),
+                                   Change("scale", "space.lr", 0.1)])
+    assert edited == {"models": {"c3d": {"width": 32, "depth": 3},
+                                 "convlstm": {"hidden_channels": 8}}, "space": {}}
