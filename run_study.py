@@ -5,6 +5,9 @@
     python run_study.py run studies/NAME.yaml [options]
     python run_study.py diagnose LOG [--predictions CSV] [--json] [--report OUT.html]
     python run_study.py diagnose --storage URL --study NAME [--trial N] [--json] [--report OUT.html]
+                                 [--update-dashboard]
+    python run_study.py dashboard [--storage URL] [--host 127.0.0.1] [--port 8080]
+    python run_study.py table --storage URL --study NAME [--csv OUT.csv]
 
 Bad input (a study file, a data folder, a storage URL) gets one line on stderr and exit code 2,
 before anything is stored.
@@ -48,6 +51,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number in [1, 65535]. Got {text} instead")
+    return value
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="run_study.py", description=__doc__.split("\n\n")[0],
                     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -80,6 +90,9 @@ def build_parser() -> Parser:
                      help="sampler seed; trial k trains with seed + k (study.seed)")
     run.add_argument("--device", choices=["cuda", "mps", "cpu"],
                      help="training device (default: cuda, else mps, else cpu)")
+    run.add_argument("--artifact-dir", type=Path, metavar="DIR",
+                     help="Optuna artifact store for each trial's history CSV (study.artifact_dir; "
+                          "default: next to an SQLite or journal file, else ./plateau-artifacts)")
     run.set_defaults(handler=cmd_run)
 
     diagnose = commands.add_parser(
@@ -101,7 +114,33 @@ def build_parser() -> Parser:
                           help="print exactly one JSON object instead of text")
     diagnose.add_argument("--report", type=Path, metavar="OUT.html",
                           help="also write a self-contained HTML report (plotly, works offline)")
+    diagnose.add_argument("--update-dashboard", action="store_true",
+                          help="with --storage and --study: write the trial notes, the study note "
+                               "and the study figures that optuna-dashboard shows")
     diagnose.set_defaults(handler=cmd_diagnose)
+
+    dashboard = commands.add_parser(
+        "dashboard", help="start optuna-dashboard on a study storage, with its artifact store",
+        description="Start optuna-dashboard on the storage, with the artifact store where plateau "
+                    "keeps each trial's history CSV; prints the URL. Ctrl-C stops it.")
+    dashboard.add_argument("--storage", metavar="URL", default="sqlite:///plateau.db",
+                           help="an Optuna storage, as for run (default: sqlite:///plateau.db)")
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default 127.0.0.1: this machine only)")
+    dashboard.add_argument("--port", type=port_number, default=8080, help="default 8080")
+    dashboard.add_argument("--artifact-dir", type=Path, metavar="DIR",
+                           help="the artifact store (default: the one the study's runs used)")
+    dashboard.set_defaults(handler=cmd_dashboard)
+
+    table = commands.add_parser(
+        "table", help="the ablation table of a study: one row per trial",
+        description="One row per trial: architecture knobs, train loss, val loss, val accuracy, "
+                    "macro-F1 (at the best epoch), parameter counts (CNN and attention apart when "
+                    "the model has both) and the diagnosis; markdown, or CSV with --csv.")
+    table.add_argument("--storage", metavar="URL", required=True, help="an Optuna storage")
+    table.add_argument("--study", metavar="NAME", required=True, help="the study")
+    table.add_argument("--csv", type=Path, metavar="OUT.csv", help="write CSV there instead")
+    table.set_defaults(handler=cmd_table)
     return parser
 
 
@@ -116,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_study_config(args.study_file, {
         "n_trials": args.n_trials, "timeout": args.timeout, "max_epochs": args.max_epochs,
         "storage": args.storage, "study_name": args.study_name, "data_root": args.data_root,
-        "seed": args.seed})
+        "seed": args.seed, "artifact_dir": args.artifact_dir})
     device = pick_device(args.device)
     progress = make_progress(config.budget.n_trials)
     study, numbers = study_runner.run(config, progress, device)
@@ -136,7 +175,30 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.predictions is not None:
         raise UsageError("--predictions goes with a LOG; a plateau trial stores its per-class "
                          "results itself")
-    return command.run_study(args.storage, args.study, args.trial, args.json, args.report)
+    if args.update_dashboard and args.trial is not None:
+        raise UsageError("--update-dashboard writes the whole study's notes and figures; leave out "
+                         "--trial")
+    return command.run_study(args.storage, args.study, args.trial, args.json, args.report,
+                             update_dashboard=args.update_dashboard)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from diagnose.dashboard.server import serve
+
+    return serve(args.storage, args.host, args.port, args.artifact_dir)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from diagnose import table
+    from diagnose.loaders.storage import load_trials
+
+    header, rows = table.ablation_rows(load_trials(args.storage, args.study))
+    if args.csv is not None:
+        table.write_csv(args.csv, header, rows)
+        print(f"{len(rows)} trials written to {args.csv}")
+    else:
+        print(table.markdown(header, rows))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
     if args.command is None:  # options but no command
-        parser.error("choose a command: run or diagnose")
+        parser.error("choose a command: run, diagnose, dashboard or table")
     try:
         return args.handler(args)
     except UsageError as exc:

@@ -47,12 +47,13 @@ def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | 
 
 
 def run_study(storage: str, study: str, trial: int | None, as_json: bool, report: Path | None,
-              out: TextIO | None = None) -> int:
+              out: TextIO | None = None, update_dashboard: bool = False) -> int:
     out = out or sys.stdout
     from diagnose.loaders.storage import load_trials
 
     runs = load_trials(storage, study, trial)
     diagnoses = [diagnose(run.history) for run in runs]
+    published = _update_dashboard(storage, study) if update_dashboard else None
     if report is not None:
         from diagnose.report import study_report, write_report
 
@@ -72,6 +73,21 @@ def run_study(storage: str, study: str, trial: int | None, as_json: bool, report
         for run, d in zip(runs, diagnoses):
             print(trial_line(run.number, run.state, run.value, d), file=out)
         print("details of one trial: add --trial N", file=out)
+    if published is not None:
+        print(f"dashboard: wrote the study note, {published[0]} trial notes and {published[1]} "
+              f"figures; see them with: python run_study.py dashboard --storage {storage}",
+              file=out)
     if report is not None:
         print(f"report: {report}", file=out)
     return 0
+
+
+def _update_dashboard(storage: str, study_name: str) -> tuple[int, int]:
+    """Write the notes and figures optuna-dashboard shows. Returns (trial notes, figures)."""
+    import optuna
+
+    from diagnose.dashboard.publish import publish_study
+    from search.storage import open_storage
+
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    return publish_study(study, storage, trial_notes=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from diagnose.dashboard.artifacts import artifact_dir
 from search import fields
 from search.data import DATASETS
 from search.data import knobs as dataset_knobs
@@ -40,6 +41,7 @@ OVERRIDES: Mapping[str, tuple[str, str]] = {
     "study_name": ("study", "name"),
     "seed": ("study", "seed"),
     "data_root": ("data", "root"),
+    "artifact_dir": ("study", "artifact_dir"),
 }
 
 
@@ -79,6 +81,7 @@ class StudyConfig:
     name: str
     storage: str
     seed: int  # sampler seed; trial k trains with seed + k
+    artifact_dir: Path  # Optuna's file artifact store: each trial's history as CSV
     data: DataConfig
     objective: str  # a column of the history, e.g. val_macro_f1
     budget: Budget
@@ -106,7 +109,7 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
             section, key = OVERRIDES[option]
             if not isinstance(raw.setdefault(section, {}), dict):
                 raise ConfigError(f"{path}: '{section}' must be a mapping. Got {raw[section]!r}.")
-            raw[section][key] = str(value) if option == "data_root" else value
+            raw[section][key] = str(value) if option in ("data_root", "artifact_dir") else value
     stored = copy.deepcopy(raw)
     top = Section(path, "", raw)
 
@@ -114,7 +117,8 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
     storage = study.take("storage", str, DEFAULT_STORAGE)
     seed = study.take("seed", int, 0)
-    study.finish(["name", "storage", "seed"])
+    artifacts = study.take("artifact_dir", str, None)
+    study.finish(["name", "storage", "seed", "artifact_dir"])
 
     data = _data(top.section("data"))
     objective = top.take("objective", str, "val_macro_f1", check=fields.one_of(OBJECTIVE_DIRECTIONS))
@@ -127,8 +131,9 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     top.finish(TOP_LEVEL_KEYS)
 
     _check_consistency(top, space, data, objective)
-    return StudyConfig(path, name, storage, seed, data, objective, budget, sampler, pruner,
-                       early_stopping, space, stored)
+    artifacts_path = artifact_dir(storage, Path(artifacts) if artifacts else None)
+    return StudyConfig(path, name, storage, seed, artifacts_path, data, objective, budget, sampler,
+                       pruner, early_stopping, space, stored)
 
 
 def _data(data: Section) -> DataConfig:

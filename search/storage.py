@@ -70,5 +70,5 @@ def describe(url: str) -> str:
 
 
 def dashboard_command(url: str) -> str:
-    return f"optuna-dashboard {url}"
+    return f"python run_study.py dashboard --storage {url}"
 

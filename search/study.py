@@ -11,6 +11,7 @@ import warnings
 
 import optuna
 
+from diagnose.dashboard.publish import publish_study
 from search.config import StudyConfig
 from search.data import load_dataset
 from search.data.splits import Splits, shipped_split, stratified_split
@@ -55,6 +56,7 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([config.objective])
     study.set_user_attr("config", dict(config.raw))
+    study.set_user_attr("artifact_dir", str(config.artifact_dir.resolve()))
     return study
 
 
@@ -79,4 +81,5 @@ def run(config: StudyConfig, progress: Progress,
                        callbacks=[progress.trial_finished, lambda _, t: finished.append(t.number)])
     finally:
         optuna.logging.set_verbosity(verbosity)
+    publish_study(study, config.storage)  # the study note and figures, for optuna-dashboard
     return study, finished

@@ -49,7 +49,7 @@ def test_study_stores_every_epoch_of_every_trial_for_another_process(write_study
                                                                       capsys):
     assert run(write_study(), "--storage", sqlite_url) == 0
     captured = capsys.readouterr()
-    assert "Best trial #" in captured.out and f"optuna-dashboard {sqlite_url}" in captured.out
+    assert "Best trial #" in captured.out and f"run_study.py dashboard --storage {sqlite_url}" in captured.out
     assert captured.out.count("completed 2 epochs") == 3
     # Not a terminal: plain progress lines, one per epoch and one per finished trial.
     err = captured.err.splitlines()

@@ -54,3 +54,10 @@ HP = Hyperparams(architecture="c3d", model_kwargs={}, lr=0.01, lr_schedule="cons
                  batch_size=8, dropout=0.0, weight_decay=0.0, optimizer="adam", momentum=None,
                  loss="cross_entropy", class_weighting="inverse_frequency", focal_gamma=2.0,
                  label_smoothing=0.1, grad_clip_norm=None, augmentation="none", sampling="none")
+
+
+# Six trials of three epochs, weight decay searched: enough for every study figure of the dashboard.
+SIX_TRIALS: dict[str, Any] = deep_update(TINY_STUDY, {
+    "budget": {"n_trials": 6, "max_epochs": 3},
+    "space": {"weight_decay": {"low": 1.0e-5, "high": 1.0e-2, "log": True}},
+})

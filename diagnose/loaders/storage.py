@@ -36,7 +36,7 @@ def load_trials(storage: str, study_name: str, trial: int | None = None) -> list
 
     from search.storage import open_storage
 
-    _require_file(storage)
+    require_file(storage)
     opened = open_storage(storage)
     try:
         study_id = opened.get_study_id_from_name(study_name)
@@ -69,7 +69,7 @@ def load_trials(storage: str, study_name: str, trial: int | None = None) -> list
     return runs
 
 
-def _require_file(storage: str) -> None:
+def require_file(storage: str) -> None:
     """A reader must not create the storage it was asked to read (SQLite and journal files would be)."""
     path = storage.removeprefix("sqlite:///").split("?")[0] if storage.startswith("sqlite:///") else (
         storage if "://" not in storage else None)

@@ -1,0 +1,132 @@
+"""The study's figures for optuna-dashboard (``save_plotly_graph_object``), built from stored trials.
+
+- the training and validation curves of the top trials on one figure (optuna-dashboard#276);
+- how many trials got each diagnosis;
+- generalization gap against dropout and against weight decay, one point per trial;
+- hyperparameter importance (Optuna's default evaluator), when enough trials have completed.
+
+Each figure has a fixed id (``FIGURE_IDS``), so publishing again replaces it instead of adding one.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from diagnose.dashboard.attrs import generalization_gap
+from diagnose.findings import Diagnosis
+from diagnose.report_figures import LABEL_COLORS, label_counts_figure
+from diagnose.verdict import labels_text
+from search.history import History
+
+TOP_K = 5  # trials whose curves are drawn
+MIN_IMPORTANCE_TRIALS = 5  # fewer completed trials: Optuna's evaluators call every parameter equal
+FIGURE_IDS = ("curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay", "importance")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    number: int
+    state: str
+    value: float | None
+    hparams: dict[str, Any]
+    history: History
+    diagnosis: Diagnosis
+
+
+def top_trials(trials: Sequence[StoredTrial], maximize: bool, k: int = TOP_K) -> list[StoredTrial]:
+    """The ``k`` best trials with a value, best first."""
+    valued = [t for t in trials if t.value is not None and math.isfinite(t.value)]
+    return sorted(valued, key=lambda t: -t.value if maximize else t.value)[:k]
+
+
+def curves_figure(top: Sequence[StoredTrial]) -> go.Figure:
+    """Loss and accuracy over epochs, training dashed and validation solid, one colour per trial."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    for i, trial in enumerate(top):
+        color = PALETTE[i % len(PALETTE)]
+        epochs = trial.history.column("epoch")
+        for col, metric in enumerate(("loss", "accuracy"), 1):
+            for split, dash in (("train", "dash"), ("val", "solid")):
+                values = trial.history.column(f"{split}_{metric}")
+                points = [(e, v) for e, v in zip(epochs, values)
+                          if v is not None and math.isfinite(v)]
+                fig.add_trace(go.Scatter(
+                    x=[e for e, _ in points], y=[v for _, v in points], mode="lines",
+                    line={"color": color, "dash": dash}, legendgroup=str(trial.number),
+                    name=f"#{trial.number} {split} ({labels_text(trial.diagnosis)})",
+                    showlegend=col == 1), row=1, col=col)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title_text=f"top {len(top)} trials: training (dashed) and validation "
+                                 f"(solid) curves", height=420)
+    return fig
+
+
+def gap_figure(trials: Sequence[StoredTrial], param: str) -> go.Figure | None:
+    """Generalization gap (train - val accuracy, last epoch) against hyperparameter ``param``;
+    None when no trial has both."""
+    points = []
+    for trial in trials:
+        gap = generalization_gap(trial.history)
+        value = trial.hparams.get(param)
+        if gap is not None and isinstance(value, (int, float)):
+            points.append((value, gap, trial))
+    if not points:
+        return None
+    fig = go.Figure()
+    for label in sorted({labels_text(t.diagnosis) for _, _, t in points}):
+        group = [(x, y, t) for x, y, t in points if labels_text(t.diagnosis) == label]
+        fig.add_trace(go.Scatter(
+            x=[x for x, _, _ in group], y=[y for _, y, _ in group], mode="markers", name=label,
+            text=[f"trial #{t.number}" for _, _, t in group],
+            marker={"size": 9, "color": LABEL_COLORS.get(label.split(", ")[0], "#7f7f7f")}))
+    positive = all(x > 0 for x, _, _ in points)
+    fig.update_layout(title_text=f"generalization gap vs {param}", height=380,
+                      xaxis={"title": param, "type": "log" if param == "weight_decay" and positive
+                             else "linear"},
+                      yaxis_title="train accuracy - val accuracy (last epoch)")
+    return fig
+
+
+def importance_figure(study: Any) -> go.Figure | None:
+    """Optuna's hyperparameter importances for the objective; None while they cannot be computed
+    (fewer than MIN_IMPORTANCE_TRIALS completed trials, or no parameter that varied)."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < MIN_IMPORTANCE_TRIALS:
+        return None
+    try:
+        with warnings.catch_warnings():  # "too few trials": the figure is then left out anyway
+            warnings.simplefilter("ignore")
+            importances = optuna.importance.get_param_importances(study)
+    except (ValueError, RuntimeError):
+        return None
+    if not importances:
+        return None
+    names = list(importances)[::-1]
+    fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h"))
+    fig.update_layout(title_text="hyperparameter importance (Optuna's default evaluator)",
+                      height=120 + 24 * len(names),
+                      xaxis_title="importance")
+    return fig
+
+
+def study_figures(study: Any, trials: Sequence[StoredTrial], maximize: bool
+                  ) -> dict[str, go.Figure]:
+    """The figures by id; those that cannot be drawn yet are left out."""
+    top = top_trials(trials, maximize)
+    figures: dict[str, go.Figure | None] = {
+        "curves": curves_figure(top) if top else None,  # none has a value yet: nothing to rank
+        "diagnoses": label_counts_figure([t.diagnosis for t in trials]) if trials else None,
+        "gap_vs_dropout": gap_figure(trials, "dropout"),
+        "gap_vs_weight_decay": gap_figure(trials, "weight_decay"),
+        "importance": importance_figure(study),
+    }
+    return {key: fig for key, fig in figures.items() if fig is not None}

@@ -1,0 +1,80 @@
+"""Publishing into a real SQLite study: what a run writes as trials end, and what
+``diagnose --update-dashboard`` adds to a study made before this feature."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import optuna
+import optuna_dashboard
+import yaml
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta
+from optuna_dashboard._custom_plot_data import list_graph_object_ids  # as the dashboard reads them
+
+import run_study
+from diagnose.dashboard.figures import FIGURE_IDS
+from diagnose.dashboard import publish
+from diagnose.dashboard.publish import history_csv
+from search import objective as objective_module
+from search import study as study_module
+from search.history import History
+from tiny import SIX_TRIALS
+
+
+def test_history_csv_keeps_every_column_and_marks_missing_values(tmp_path):
+    history = History(rows=[{"epoch": 1, "train_loss": 2.0, "val_loss": float("nan")},
+                            {"epoch": 2, "train_loss": 1.5}])
+    with history_csv(history, tmp_path / "h.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["epoch", "train_loss", "val_loss"], ["1", "2.0", "nan"], ["2", "1.5", ""]]
+
+
+def test_a_run_writes_each_trials_note_attributes_and_artifact(finished_study):
+    url, artifacts = finished_study
+    study = optuna.load_study(study_name="tiny", storage=url)
+    assert study.user_attrs["artifact_dir"] == str(artifacts.resolve())
+    for trial in study.trials:
+        live = optuna.Trial(study, trial._trial_id)
+        assert optuna_dashboard.get_note(live).startswith(
+            f"## Trial {trial.number}: {trial.user_attrs['diagnosis']}")
+        (meta,) = get_all_artifact_meta(trial, storage=study._storage)
+        download = artifacts.parent / f"download-{trial.number}.csv"
+        download_artifact(artifact_store=FileSystemArtifactStore(artifacts), file_path=str(download),
+                          artifact_id=meta.artifact_id)
+        rows = list(csv.DictReader(download.open()))
+        history = History.from_user_attrs(trial.user_attrs)
+        assert [float(r["val_macro_f1"]) for r in rows] == history.column("val_macro_f1")
+    assert optuna_dashboard.get_note(study).startswith("# Study tiny")
+
+
+def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(
+        tmp_path, monkeypatch, capsys):
+    # A study as plateau wrote it before this feature: histories, no notes, no figures.
+    monkeypatch.setattr(objective_module, "publish_trial", lambda *args, **kwargs: None)
+    monkeypatch.setattr(study_module, "publish_study", lambda *args, **kwargs: (0, 0))
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(SIX_TRIALS))))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert run_study.main(["run", str(path), "--storage", url]) == 0
+    study = optuna.load_study(study_name="old", storage=url)
+    first = optuna.Trial(study, study.trials[0]._trial_id)
+    assert optuna_dashboard.get_note(first) == "" and optuna_dashboard.get_note(study) == ""
+    monkeypatch.undo()
+
+    capsys.readouterr()
+    assert run_study.main(["diagnose", "--storage", url, "--study", "old",
+                           "--update-dashboard"]) == 0
+    out = capsys.readouterr().out
+    assert "dashboard: wrote the study note, 6 trial notes and" in out
+    for trial in study.trials:
+        labels = publish.diagnose(History.from_user_attrs(trial.user_attrs)).labels
+        note = optuna_dashboard.get_note(optuna.Trial(study, trial._trial_id))
+        assert note.startswith(f"## Trial {trial.number}: {', '.join(labels) or 'not judged'}")
+    assert optuna_dashboard.get_note(study).startswith("# Study old")
+    # running it again replaces the figures instead of adding more
+    assert run_study.main(["diagnose", "--storage", url, "--study", "old",
+                           "--update-dashboard"]) == 0
+    ids = list_graph_object_ids(study._storage.get_study_system_attrs(study._study_id))
+    assert sorted(ids) == sorted(set(ids)) and {"curves", "diagnoses"} <= set(ids)
+    assert set(ids) <= set(FIGURE_IDS)
