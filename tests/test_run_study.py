@@ -173,9 +173,12 @@ def test_other_storages(kind, write_study, tmp_path):
     storage = SERVERS.get(kind, str(tmp_path / "journal.log"))
     path = write_study({"budget": {"n_trials": 2, "max_epochs": 1}})
     try:
-        assert run(path, "--storage", storage, "--study-name", name) == 0
+        artifacts = tmp_path / "shared-artifacts"  # the folder every machine would share
+        assert run(path, "--storage", storage, "--study-name", name,
+                   "--artifact-dir", artifacts) == 0
         trials = read_back_in_fresh_process(storage, name)
         assert [len(t["rows"]) for t in trials] == [1, 1]
+        assert len(list(artifacts.iterdir())) == 2  # each trial's history CSV
     finally:
         from search.storage import open_storage
 
