@@ -19,7 +19,7 @@ from diagnose.dashboard.publish import history_csv
 from search import objective as objective_module
 from search import study as study_module
 from search.history import History
-from tiny import SIX_TRIALS
+from tiny import SIX_TRIALS, TINY_STUDY, Replace, deep_update
 
 
 def test_history_csv_keeps_every_column_and_marks_missing_values(tmp_path):
@@ -78,3 +78,52 @@ def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(
     ids = list_graph_object_ids(study._storage.get_study_system_attrs(study._study_id))
     assert sorted(ids) == sorted(set(ids)) and {"curves", "diagnoses"} <= set(ids)
     assert set(ids) <= set(FIGURE_IDS)
+
+
+# Digits with a 2D CNN without batch norm: lr 0.05 learns, 1e-9 stays flat (the median pruner cuts
+# it after epoch 1), 1e20 overflows at once (diverged); the fourth trial raises after its first epoch.
+ENDINGS = deep_update(TINY_STUDY, {
+    "data": Replace(kind="digits", val_fraction=0.2, test_fraction=0.0, seed=0),
+    "space": {"architecture": "cnn2d", "optimizer": "sgd", "dropout": 0.0, "loss": "cross_entropy",
+              "batch_size": 128, "lr": Replace(choices=[0.05, 1.0e-9, 1.0e20])},
+    "models": Replace(cnn2d={"width": 4, "depth": 2, "batch_norm": False}),
+    "budget": {"n_trials": 4, "max_epochs": 3},
+    "pruner": Replace(name="median", n_startup_trials=1, n_warmup_steps=0),
+})
+
+
+def test_every_way_a_trial_ends_gets_its_note_and_diagnosis(tmp_path, monkeypatch):
+    real_fit = objective_module.fit
+
+    def fit_failing_after_one_epoch_on_trial_three(*args, **kwargs):
+        if kwargs["seed"] != 3:
+            return real_fit(*args, **kwargs)
+        on_epoch = kwargs["on_epoch"]
+
+        def then_fail(history):
+            on_epoch(history)
+            raise RuntimeError("CUDA error: device-side assert (injected)")
+
+        return real_fit(*args, **{**kwargs, "on_epoch": then_fail})
+
+    monkeypatch.setattr(objective_module, "fit", fit_failing_after_one_epoch_on_trial_three)
+    path = tmp_path / "endings.yaml"
+    path.write_text(yaml.safe_dump(json.loads(json.dumps(ENDINGS))))
+    url = f"sqlite:///{tmp_path / 'endings.db'}"
+    study = optuna.create_study(storage=url, study_name="endings", direction="maximize")
+    for lr in (0.05, 1.0e-9, 1.0e20, 0.05):
+        study.enqueue_trial({"lr": lr})
+    assert run_study.main(["run", str(path), "--storage", url]) == 0
+
+    trials = optuna.load_study(study_name="endings", storage=url).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "PRUNED", "FAIL", "FAIL"]
+    expected_reason = ["completed 3 epochs", "pruned at epoch 1", "diverged at epoch 1",
+                       "failed: RuntimeError: CUDA error"]
+    for trial, reason in zip(trials, expected_reason):
+        note = optuna_dashboard.get_note(optuna.Trial(study, trial._trial_id))
+        assert trial.user_attrs["stop_reason"].startswith(reason)
+        assert note.startswith(f"## Trial {trial.number}: {trial.user_attrs['diagnosis']}")
+        assert reason in note
+        assert len(get_all_artifact_meta(trial, storage=study._storage)) == 1
+    assert trials[2].user_attrs["diagnosis"] == "diverged"  # a NaN loss needs no more epochs
+    assert trials[1].user_attrs["diagnosis"] == "not judged"  # one epoch: too short to judge
