@@ -42,6 +42,23 @@ OBJECTIVE_DIRECTIONS: Mapping[str, str] = {
     "val_loss": "minimize",
 }
 
+# What optuna-dashboard calls each objective (``study.set_metric_names``): "val macro-F1", not
+# "Objective 0". ``objective_column`` maps a stored name back (the column name itself is accepted too,
+# as studies stored it before).
+OBJECTIVE_NAMES: Mapping[str, str] = {
+    "val_macro_f1": "val macro-F1",
+    "val_accuracy": "val accuracy",
+    "val_balanced_accuracy": "val balanced accuracy",
+    "val_loss": "val loss",
+}
+
+
+def objective_column(metric_name: str | None) -> str | None:
+    """The history column a study's stored metric name stands for, or None if it is not one."""
+    if metric_name in OBJECTIVE_NAMES:
+        return metric_name
+    return next((c for c, name in OBJECTIVE_NAMES.items() if name == metric_name), None)
+
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 

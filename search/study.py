@@ -17,6 +17,7 @@ from search.data import load_dataset
 from search.data.splits import Splits, shipped_split, stratified_split
 from search.device import Device, pick_device
 from search.errors import StorageError
+from search.history import OBJECTIVE_NAMES, objective_column
 from search.objective import Objective
 from search.progress import Progress
 from search.samplers import build_pruner, build_sampler
@@ -45,8 +46,8 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
         load_if_exists=True,
     )
     stored_metric = (study.metric_names or [None])[0]
-    if study.direction.name.lower() != config.direction or stored_metric not in (
-            None, config.objective):
+    if study.direction.name.lower() != config.direction or (
+            stored_metric is not None and objective_column(stored_metric) != config.objective):
         raise StorageError(
             f"study '{config.name}' in {config.storage} optimises "
             f"{stored_metric or 'its objective'} ({study.direction.name.lower()}), but "
@@ -54,7 +55,7 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
             f"--study-name.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study.set_metric_names([config.objective])
+        study.set_metric_names([OBJECTIVE_NAMES[config.objective]])
     study.set_user_attr("config", dict(config.raw))
     study.set_user_attr("artifact_dir", str(config.artifact_dir.resolve()))
     return study

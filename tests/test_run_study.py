@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+import warnings
 from pathlib import Path
 
 import optuna
@@ -72,7 +73,7 @@ def test_study_stores_every_epoch_of_every_trial_for_another_process(write_study
         assert t["facts"]["param_count"] > 0 and t["facts"]["epochs_run"] == 2
         assert t["facts"]["hparams"]["architecture"] in ("c3d", "convlstm")
     study = optuna.load_study(study_name="tiny", storage=sqlite_url)
-    assert study.metric_names == ["val_macro_f1"]
+    assert study.metric_names == ["val macro-F1"]  # what optuna-dashboard shows
     assert study.user_attrs["config"]["data"]["kind"] == "synthetic_gestures"
 
 
@@ -100,7 +101,7 @@ def test_a_study_with_another_objective_is_not_continued(write_study, sqlite_url
                sqlite_url) == 0
     other = write_study({"objective": "val_accuracy"}, name="tiny")
     assert run(other, "--storage", sqlite_url) == 2
-    assert "optimises val_macro_f1" in capsys.readouterr().err
+    assert "optimises val macro-F1 (maximize)" in capsys.readouterr().err
     assert len(optuna.load_study(study_name="tiny", storage=sqlite_url).trials) == 1
 
 
@@ -219,3 +220,14 @@ def test_a_users_own_model_trains_in_a_study(write_study, sqlite_url, tmp_path, 
     assert {t.params["user_models:mlp.hidden"] for t in trials} <= {8, 16}
     hidden = trials[0].params["user_models:mlp.hidden"]
     assert trials[0].user_attrs["param_counts"] == {"total": 64 * hidden + hidden + hidden * 10 + 10}
+
+
+def test_a_study_stored_with_the_column_as_metric_name_is_continued(write_study, sqlite_url):
+    study = optuna.create_study(storage=sqlite_url, study_name="tiny", direction="maximize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(["val_macro_f1"])  # as plateau named it before the dashboard names
+    assert run(write_study({"budget": {"n_trials": 1, "max_epochs": 1}}), "--storage",
+               sqlite_url) == 0
+    study = optuna.load_study(study_name="tiny", storage=sqlite_url)
+    assert study.metric_names == ["val macro-F1"] and len(study.trials) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from search.errors import LogError
-from search.history import COLUMNS, History
+from search.history import COLUMNS, History, objective_column
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
@@ -79,10 +79,13 @@ def require_file(storage: str) -> None:
 
 
 def _metric_column(metric_names: list[str] | None) -> str | None:
-    """The plateau column the study's objective is, if it is one (``val_macro_f1`` or ``macro_f1``)."""
+    """The plateau column the study's objective is, if it is one ("val macro-F1", ``val_macro_f1`` or
+    ``macro_f1``)."""
     if not metric_names or len(metric_names) != 1:
         return None
     name = metric_names[0]
+    if objective_column(name) is not None:  # what plateau stores: "val macro-F1" (or the column)
+        return objective_column(name)
     return next((c for c in (name, f"val_{name}") if c in COLUMNS and c != "epoch"), None)
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from search.history import COLUMNS, History, PerClass, decode_float, encode_float
+from search.history import COLUMNS, History, PerClass, decode_float, encode_float, objective_column
 
 
 @pytest.mark.parametrize("value, encoded", [
@@ -64,3 +64,13 @@ def test_reading_a_trial_plateau_did_not_write_says_so():
         History.from_user_attrs({"foo": 1})
     with pytest.raises(ValueError, match="format 99 is not supported"):
         History.from_user_attrs({"history": {"format": 99, "columns": [], "rows": []}})
+
+
+@pytest.mark.parametrize("stored, column", [
+    ("val macro-F1", "val_macro_f1"), ("val accuracy", "val_accuracy"), ("val loss", "val_loss"),
+    ("val balanced accuracy", "val_balanced_accuracy"),
+    ("val_macro_f1", "val_macro_f1"),  # as studies stored it before the dashboard names
+    ("Objective 0", None), (None, None), ("val_macro_F1", None),
+])
+def test_objective_column_reads_the_dashboard_name_and_the_column_name(stored, column):
+    assert objective_column(stored) == column

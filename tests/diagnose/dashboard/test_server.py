@@ -79,7 +79,7 @@ def test_the_study_note_and_figures_are_served(server):
     detail = study_detail(server[0])
     note = detail["note"]["body"]
     assert note.startswith("# Study tiny") and "6 trials" in note and "Best trial #" in note
-    assert detail["objective_names"] == ["val_macro_f1"]
+    assert detail["objective_names"] == ["val macro-F1"]  # not "Objective 0"
     served = {figure["id"] for figure in detail["plotly_graph_objects"]}
     assert {"curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay"} <= served
     assert served <= set(FIGURE_IDS)
