@@ -66,6 +66,11 @@ def run(config: StudyConfig, progress: Progress,
     """Run ``config.budget.n_trials`` more trials (or until the timeout). Returns the study and the
     numbers of the trials this run finished."""
     splits = load_splits(config)
+    try:  # before the storage: a folder that cannot be written is bad input, not a failed trial
+        config.artifact_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"artifact folder '{config.artifact_dir}' cannot be created "
+                           f"({exc.strerror}); give a writable one with --artifact-dir.") from None
     study = create_or_continue(config)
     device = device or pick_device()
     progress.line(f"study '{config.name}' ({len(study.trials)} trials so far) in "

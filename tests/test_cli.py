@@ -39,6 +39,18 @@ def test_bad_data_folder_exits_2_before_any_storage_is_created(write_study, tmp_
     assert not db.exists()
 
 
+def test_an_artifact_folder_that_cannot_be_made_exits_2_before_any_storage(write_study, tmp_path,
+                                                                          capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    db = tmp_path / "never.db"
+    assert run_study.main(["run", str(write_study()), "--storage", f"sqlite:///{db}",
+                           "--artifact-dir", str(blocker / "artifacts")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "artifact folder" in err and "--artifact-dir" in err
+    assert not db.exists()
+
+
 def test_bad_storage_exits_2_and_leaves_an_existing_file_untouched(write_study, tmp_path, capsys):
     sqlite_file = tmp_path / "results.db"
     sqlite_file.write_bytes(b"SQLite format 3\x00" + bytes(100))
