@@ -1,5 +1,6 @@
 """What plateau puts into optuna-dashboard, through its own Python API and Optuna's artifact store.
 
+- ``trials``: a study's plateau trials, each with its diagnosis;
 - ``attrs``: a trial's end as scalar user attributes the dashboard can filter and sort on;
 - ``notes``: the markdown notes, one per trial (labels, evidence, fixes) and one per study;
 - ``figures``: the study's plotly figures (top trials' curves, diagnoses, gap vs regularisation,

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from diagnose.dashboard.attrs import generalization_gap
-from diagnose.findings import Diagnosis
+from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.report_figures import LABEL_COLORS, label_counts_figure
 from diagnose.verdict import labels_text
-from search.history import History
 
 TOP_K = 5  # trials whose curves are drawn
 MIN_IMPORTANCE_TRIALS = 5  # fewer completed trials: Optuna's evaluators call every parameter equal
@@ -30,23 +28,13 @@ FIGURE_IDS = ("curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay", "i
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-@dataclass(frozen=True)
-class StoredTrial:
-    number: int
-    state: str
-    value: float | None
-    hparams: dict[str, Any]
-    history: History
-    diagnosis: Diagnosis
-
-
-def top_trials(trials: Sequence[StoredTrial], maximize: bool, k: int = TOP_K) -> list[StoredTrial]:
+def top_trials(trials: Sequence[DiagnosedTrial], maximize: bool, k: int = TOP_K) -> list[DiagnosedTrial]:
     """The ``k`` best trials with a value, best first."""
     valued = [t for t in trials if t.value is not None and math.isfinite(t.value)]
     return sorted(valued, key=lambda t: -t.value if maximize else t.value)[:k]
 
 
-def curves_figure(top: Sequence[StoredTrial]) -> go.Figure:
+def curves_figure(top: Sequence[DiagnosedTrial]) -> go.Figure:
     """Loss and accuracy over epochs, training dashed and validation solid, one colour per trial."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
     for i, trial in enumerate(top):
@@ -68,7 +56,7 @@ def curves_figure(top: Sequence[StoredTrial]) -> go.Figure:
     return fig
 
 
-def gap_figure(trials: Sequence[StoredTrial], param: str) -> go.Figure | None:
+def gap_figure(trials: Sequence[DiagnosedTrial], param: str) -> go.Figure | None:
     """Generalization gap (train - val accuracy, last epoch) against hyperparameter ``param``;
     None when no trial has both."""
     points = []
@@ -118,7 +106,7 @@ def importance_figure(study: Any) -> go.Figure | None:
     return fig
 
 
-def study_figures(study: Any, trials: Sequence[StoredTrial], maximize: bool
+def study_figures(study: Any, trials: Sequence[DiagnosedTrial], maximize: bool
                   ) -> dict[str, go.Figure]:
     """The figures by id; those that cannot be drawn yet are left out."""
     top = top_trials(trials, maximize)

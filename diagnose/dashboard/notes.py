@@ -8,27 +8,17 @@ the study file that would try the most promising fixes next, with the command th
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import yaml
 
+from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.findings import Diagnosis, Finding
 from diagnose.fixes import Fix, apply_changes
 from diagnose.verdict import labels_text
 from search.history import History
 
 MAX_FIXES = 5  # fixes listed per label in a trial note
-
-
-@dataclass(frozen=True)
-class TrialRun:
-    """What a study note needs of one trial."""
-
-    number: int
-    state: str  # COMPLETE, PRUNED, FAIL, ...
-    value: float | None
-    diagnosis: Diagnosis
 
 
 def _number(value: Any) -> str:
@@ -82,7 +72,7 @@ def next_fixes(best: Diagnosis) -> list[Fix]:
     return chosen
 
 
-def study_note(name: str, trials: Sequence[TrialRun], best: TrialRun | None, metric: str,
+def study_note(name: str, trials: Sequence[DiagnosedTrial], best: DiagnosedTrial | None, metric: str,
                config: Mapping[str, Any] | None, storage: str) -> str:
     """The study's note: trials by state and diagnosis, the best trial, the next study to run."""
     states = Counter(t.state for t in trials)

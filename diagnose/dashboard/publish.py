@@ -11,19 +11,18 @@ of a finished trial cannot be changed in Optuna, so those stay as they were).
 from __future__ import annotations
 
 import csv
-import math
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Iterator
 
 import optuna
 import optuna_dashboard
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
 
 from diagnose.dashboard.attrs import trial_attrs
-from diagnose.dashboard.figures import StoredTrial, study_figures
-from diagnose.dashboard.notes import TrialRun, study_note, trial_note
+from diagnose.dashboard.figures import study_figures
+from diagnose.dashboard.notes import study_note, trial_note
+from diagnose.dashboard.trials import diagnosed_trials
 from diagnose.diagnosis import diagnose
 from diagnose.findings import Diagnosis
 from search.history import History
@@ -55,24 +54,12 @@ def publish_trial(trial: optuna.Trial, history: History, artifact_dir: Path | No
     return diagnosis
 
 
-def stored_trials(study: optuna.Study) -> Iterator[tuple[optuna.trial.FrozenTrial, StoredTrial]]:
-    """The study's trials that plateau ran (they have a history), diagnosed, by number."""
-    for frozen in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
-        if "history" not in frozen.user_attrs:
-            continue
-        history = History.from_user_attrs(frozen.user_attrs)
-        value = frozen.value if frozen.value is not None and math.isfinite(frozen.value) else None
-        yield frozen, StoredTrial(frozen.number, frozen.state.name, value,
-                                  dict(frozen.user_attrs.get("hparams", {})), history,
-                                  diagnose(history))
-
-
 def publish_study(study: optuna.Study, storage_url: str, *,
                   trial_notes: bool = False) -> tuple[int, int]:
     """Write the study note and figures (and, with ``trial_notes``, every trial's note). Returns
     (trial notes written, figures written)."""
-    pairs = list(stored_trials(study))
-    trials = [stored for _, stored in pairs]
+    pairs = list(diagnosed_trials(study))
+    trials = [trial for _, trial in pairs]
     if trial_notes:
         for frozen, stored in pairs:
             live = optuna.Trial(study, frozen._trial_id)  # a note needs a Trial, not a FrozenTrial
@@ -83,11 +70,10 @@ def publish_study(study: optuna.Study, storage_url: str, *,
         best_number = study.best_trial.number
     except ValueError:  # no completed trial
         best_number = None
-    runs = [TrialRun(t.number, t.state, t.value, t.diagnosis) for t in trials]
-    best = next((r for r in runs if r.number == best_number), None)
+    best = next((t for t in trials if t.number == best_number), None)
     metric = (study.metric_names or ["value"])[0]
     config = study.user_attrs.get("config")
-    optuna_dashboard.save_note(study, study_note(study.study_name, runs, best, metric, config,
+    optuna_dashboard.save_note(study, study_note(study.study_name, trials, best, metric, config,
                                                  storage_url))
     figures = study_figures(study, trials, maximize)
     with warnings.catch_warnings():

@@ -10,8 +10,9 @@ import pytest
 
 from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, history
 from diagnose.dashboard.attrs import generalization_gap
-from diagnose.dashboard.figures import (FIGURE_IDS, MIN_IMPORTANCE_TRIALS, TOP_K, StoredTrial,
-                                        curves_figure, gap_figure, study_figures, top_trials)
+from diagnose.dashboard.figures import (FIGURE_IDS, MIN_IMPORTANCE_TRIALS, TOP_K, curves_figure,
+                                        gap_figure, study_figures, top_trials)
+from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.diagnosis import diagnose
 from search.history import History
 
@@ -19,10 +20,17 @@ CURVES = {"overfit": OVERFIT["textbook: train to 1.0, validation stalls at 0.8, 
           "underfit": UNDERFIT["stuck near chance"][0], "healthy": HEALTHY}
 
 
+def stored_trial(number: int, state: str, value: float | None, hparams: dict, h: History,
+                 diagnosis) -> DiagnosedTrial:
+    """A diagnosed trial whose history carries ``hparams``, as a stored trial's does."""
+    h.facts["hparams"] = hparams
+    return DiagnosedTrial(number, state, value, h, diagnosis)
+
+
 def trial(number: int, value: float | None = 0.5, case: str = "healthy",
-          state: str = "COMPLETE", **hparams) -> StoredTrial:
+          state: str = "COMPLETE", **hparams) -> DiagnosedTrial:
     h = history(**CURVES[case])
-    return StoredTrial(number, state, value, hparams, h, diagnose(h))
+    return stored_trial(number, state, value, hparams, h, diagnose(h))
 
 
 def _numbers(trials) -> list[int]:
@@ -79,7 +87,7 @@ def test_curves_have_train_and_val_loss_and_accuracy_per_trial():
 def test_curves_leave_out_non_finite_and_missing_points():
     h = history(train_loss=[2.0, 1.0, NAN, 0.5], val_loss=[2.1, math.inf, 1.2, 1.1],
                 train_accuracy=[0.2, 0.4, None, 0.6], val_accuracy=[0.2, 0.3, 0.35, 0.4])
-    fig = curves_figure([StoredTrial(3, "COMPLETE", 0.4, {}, h, diagnose(h))])
+    fig = curves_figure([stored_trial(3, "COMPLETE", 0.4, {}, h, diagnose(h))])
     by_name = {(tr.name.split()[1], tr.xaxis): tr for tr in fig.data}
     assert list(by_name["train", "x"].x) == [1, 2, 4]
     assert list(by_name["val", "x"].x) == [1, 3, 4]
@@ -103,7 +111,7 @@ def test_one_point_per_trial_with_both_a_gap_and_the_hyperparameter_grouped_by_d
               trial(2, case="overfit", dropout=0.5), trial(3, case="underfit", dropout=0.2),
               trial(4, case="overfit"),  # no dropout: not drawn
               trial(5, case="healthy", dropout=None),  # not applicable: not drawn
-              StoredTrial(6, "FAIL", None, {"dropout": 0.4}, History(), diagnose(History()))]
+              stored_trial(6, "FAIL", None, {"dropout": 0.4}, History(), diagnose(History()))]
     fig = gap_figure(trials, "dropout")
     points = _points(fig)
     assert list(points) == ["healthy", "overfit", "underfit"]
@@ -132,8 +140,8 @@ def test_the_x_axis_is_logarithmic_for_weight_decay_only_when_every_value_is_pos
     [],
     [trial(0, dropout=0.2)],  # asked about weight decay
     [trial(0, weight_decay="1e-3")],  # not a number
-    [StoredTrial(0, "FAIL", None, {"weight_decay": 1e-3}, History(), diagnose(History()))],
-    [StoredTrial(0, "COMPLETE", 0.5, {"weight_decay": 1e-3},
+    [stored_trial(0, "FAIL", None, {"weight_decay": 1e-3}, History(), diagnose(History()))],
+    [stored_trial(0, "COMPLETE", 0.5, {"weight_decay": 1e-3},
                  history(train_loss=[1.0, 0.5], val_loss=[1.1, 0.6]), diagnose(History()))],
 ], ids=["no trials", "other hparam", "not a number", "no history", "no accuracy"])
 def test_no_figure_without_a_trial_that_has_both(trials):
@@ -163,7 +171,7 @@ def _study(n_complete: int, n_pruned: int = 0) -> optuna.Study:
     return study
 
 
-def _stored(study: optuna.Study) -> list[StoredTrial]:
+def _stored(study: optuna.Study) -> list[DiagnosedTrial]:
     cases = list(CURVES)
     return [trial(t.number, t.value, cases[t.number % len(cases)], t.state.name, **t.params)
             for t in study.trials]

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from curve_cases import HEALTHY, OVERFIT, UNDERFIT, history, per_class
-from diagnose.dashboard.notes import MAX_FIXES, TrialRun, next_fixes, study_note, trial_note
+from diagnose.dashboard.notes import MAX_FIXES, next_fixes, study_note, trial_note
+from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.diagnosis import diagnose
 from diagnose.findings import Diagnosis, Finding
 from diagnose.fixes import FIXES
@@ -185,8 +186,9 @@ def test_next_fixes_skip_steps_outside_the_search_space_and_repeats():
 
 # --- study notes ---------------------------------------------------------------------------------
 
-def _run(number: int, state: str, value: float | None, case: str) -> TrialRun:
-    return TrialRun(number, state, value, diagnose(CASES[case]()))
+def _run(number: int, state: str, value: float | None, case: str) -> DiagnosedTrial:
+    history = CASES[case]()
+    return DiagnosedTrial(number, state, value, history, diagnose(history))
 
 
 def _yaml_block(note: str) -> str | None:
