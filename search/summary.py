@@ -50,7 +50,9 @@ def study_summary(study: optuna.Study, storage_url: str, trial_numbers: list[int
 
 
 def _diagnosis(trial: optuna.trial.FrozenTrial) -> str:
-    """The trial's diagnosis labels, from the history it stored."""
+    """The trial's diagnosis labels: as published when it ended, else from the history it stored."""
+    if "diagnosis" in trial.user_attrs:
+        return trial.user_attrs["diagnosis"]
     if "history" not in trial.user_attrs:
         return "-"
     return labels_text(diagnose(History.from_user_attrs(trial.user_attrs)))
