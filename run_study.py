@@ -21,7 +21,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Sequence
 
-from search.errors import PlateauError
+from search.overrides import OVERRIDES, flag
+from search.record.errors import PlateauError
+from search.record.storage import StorageUrl
 
 DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "demo.yaml"
 
@@ -35,20 +37,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer. Got {text} instead")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number. Got {text} instead")
-    return value
 
 
 def port_number(text: str) -> int:
@@ -72,27 +60,11 @@ def build_parser() -> Parser:
                     "the study.")
     run.add_argument("study_file", nargs="?", type=Path, default=DEFAULT_STUDY,
                      help="a study file (default: studies/demo.yaml)")
-    run.add_argument("--n-trials", type=positive_int, metavar="N",
-                     help="number of trials to run now (budget.n_trials)")
-    run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
-                     help="stop starting new trials after this long (budget.timeout)")
-    run.add_argument("--max-epochs", type=positive_int, metavar="N",
-                     help="epochs per trial at most (budget.max_epochs)")
-    run.add_argument("--storage", metavar="URL",
-                     help="Optuna storage: sqlite:///FILE.db (default sqlite:///plateau.db), "
-                          "postgresql://..., mysql+pymysql://..., redis://..., or a journal file "
-                          "path (study.storage)")
-    run.add_argument("--study-name", metavar="NAME",
-                     help="study name in the storage (study.name; default: the file's stem)")
-    run.add_argument("--data-root", type=Path, metavar="DIR",
-                     help="the dataset's folder, as unpacked (data.root)")
-    run.add_argument("--seed", type=int, metavar="N",
-                     help="sampler seed; trial k trains with seed + k (study.seed)")
+    for option, override in OVERRIDES.items():
+        run.add_argument(flag(option), dest=option, type=override.parse, metavar=override.metavar,
+                         help=f"{override.help} ({override.where})")
     run.add_argument("--device", choices=["cuda", "mps", "cpu"],
                      help="training device (default: cuda, else mps, else cpu)")
-    run.add_argument("--artifact-dir", type=Path, metavar="DIR",
-                     help="Optuna artifact store for each trial's history CSV (study.artifact_dir; "
-                          "default: next to an SQLite or journal file, else ./plateau-artifacts)")
     run.set_defaults(handler=cmd_run)
 
     diagnose = commands.add_parser(
@@ -152,15 +124,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.progress import make_progress
     from search.summary import study_summary
 
-    config = load_study_config(args.study_file, {
-        "n_trials": args.n_trials, "timeout": args.timeout, "max_epochs": args.max_epochs,
-        "storage": args.storage, "study_name": args.study_name, "data_root": args.data_root,
-        "seed": args.seed, "artifact_dir": args.artifact_dir})
+    config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES})
     device = pick_device(args.device)
     progress = make_progress(config.budget.n_trials)
-    study, numbers = study_runner.run(config, progress, device)
-    print(study_summary(study, config.storage, numbers))
+    run = study_runner.run(config, progress, device, diagnosing_hooks(config))
+    print(study_summary(run, config.storage))
     return 0
+
+
+def diagnosing_hooks(config):
+    """Hooks for a study run: each trial is diagnosed as it ends (the diagnosis is stored with it)
+    and published for optuna-dashboard (its note and history CSV); at the end, the study note and
+    figures."""
+    import dataclasses
+
+    from diagnose.dashboard.publish import publish_study, publish_trial
+    from diagnose.diagnosis import diagnose, diagnosed
+    from search.study import Hooks
+
+    def trial_ended(trial, record):
+        record = dataclasses.replace(record, diagnosis=diagnose(record.history))
+        publish_trial(trial, record, config.artifact_dir)
+        return record
+
+    def study_ended(study, records):
+        publish_study(study, diagnosed(records), config.storage)
+
+    return Hooks(trial_ended, study_ended)
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
@@ -178,26 +168,29 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.update_dashboard and args.trial is not None:
         raise UsageError("--update-dashboard writes the whole study's notes and figures; leave out "
                          "--trial")
-    return command.run_study(args.storage, args.study, args.trial, args.json, args.report,
+    return command.run_study(StorageUrl.parse(args.storage), args.study, args.trial, args.json,
+                             args.report,
                              update_dashboard=args.update_dashboard)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from diagnose.dashboard.server import serve
 
-    return serve(args.storage, args.host, args.port, args.artifact_dir)
+    return serve(StorageUrl.parse(args.storage), args.host, args.port, args.artifact_dir)
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     from diagnose import table
-    from diagnose.loaders.storage import load_trials
+    from diagnose.diagnosis import diagnosed
+    from diagnose.loaders.storage import load_study
 
-    header, rows = table.ablation_rows(load_trials(args.storage, args.study))
+    frame = table.ablation_frame(diagnosed(load_study(StorageUrl.parse(args.storage),
+                                                      args.study).records))
     if args.csv is not None:
-        table.write_csv(args.csv, header, rows)
-        print(f"{len(rows)} trials written to {args.csv}")
+        table.write_csv(frame, args.csv)
+        print(f"{len(frame)} trials written to {args.csv}")
     else:
-        print(table.markdown(header, rows))
+        print(table.markdown(frame))
     return 0
 
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from diagnose.command import diagnose_log  # noqa: E402
-from diagnose.findings import LABELS  # noqa: E402
+from search.record.diagnosis import LABELS  # noqa: E402
 from fault_runs import generate  # noqa: E402
 
 

@@ -4,7 +4,10 @@ Each figure is printed beside its baseline, measured in the same run:
 - a log: ``python run_study.py diagnose LOG`` from process start to answer, against the bare
   interpreter start-up (``python -c pass``) and the start-up with numpy imported;
 - a study: ``python run_study.py diagnose --storage ... --study ... --json`` for 1,000 trials of 20
-  epochs, against Optuna's own ``load_study(...).get_trials()`` on the same storage in a fresh process.
+  epochs stored as ``run_study.py run`` stores them (each with its diagnosis), against Optuna's own
+  ``load_study(...).get_trials()`` on the same storage in a fresh process, and against the same trials
+  stored without their diagnosis (as plateau stored them before it kept diagnoses), which are
+  diagnosed again on every read.
 
     python bench/diagnose_speed.py [--trials 1000] [--repeats 5]
 """
@@ -25,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 import optuna  # noqa: E402
 
-from search.history import History, PerClass  # noqa: E402
+from diagnose.diagnosis import diagnose  # noqa: E402
+from search.record.history import History, PerClass  # noqa: E402
+from search.record.trial import TrialRecord  # noqa: E402
 
 LOG = ROOT / "tests" / "fixtures" / "external" / "deepdiagnosis" / "mnist_double_random_99fe3625.csv"
 
@@ -40,7 +45,7 @@ def wall(command: list[str], repeats: int) -> float:
     return statistics.median(times)
 
 
-def history(number: int, epochs: int = 20) -> History:
+def record(number: int, epochs: int = 20) -> TrialRecord:
     """A plateau history of the usual shape; the numbers vary by trial so no two are alike."""
     rate = 0.1 + (number % 17) / 40
     rows = [{"epoch": e, "train_loss": 2.3 * math.exp(-rate * e), "val_loss": 2.2 * math.exp(
@@ -51,17 +56,21 @@ def history(number: int, epochs: int = 20) -> History:
     per_class = PerClass([str(k) for k in range(6)], [0.9] * 6, [0.9] * 6, [0.9] * 6, [20] * 6,
                          [[18 if i == j else 0 for j in range(6)] for i in range(6)],
                          [100, 90, 80, 70, 60, 30], epochs)
-    return History(rows, per_class, {"stop_reason": f"completed {epochs} epochs",
-                                     "epochs_run": epochs, "objective": "val_macro_f1",
-                                     "direction": "maximize", "param_count": 12345})
+    history = History(rows, per_class)
+    return TrialRecord(number, "COMPLETE", 0.9, {}, history, stop_reason=f"completed {epochs} epochs",
+                       objective="val_macro_f1", direction="maximize", param_count=12345,
+                       best_epoch=epochs, diagnosis=diagnose(history))
 
 
-def build_study(url: str, trials: int) -> None:
-    study = optuna.create_study(storage=url, study_name="speed", direction="maximize")
+def build_study(url: str, name: str, trials: int, stored_diagnosis: bool) -> None:
+    study = optuna.create_study(storage=url, study_name=name, direction="maximize")
     distributions = {"lr": optuna.distributions.FloatDistribution(1e-5, 1.0, log=True)}
+    attrs = [record(n).user_attrs() for n in range(trials)]
+    if not stored_diagnosis:
+        attrs = [{k: v for k, v in a.items() if k != "diagnosis_detail"} for a in attrs]
     study.add_trials([optuna.trial.create_trial(
         value=0.9, params={"lr": 10 ** -(1 + n % 4)}, distributions=distributions,
-        user_attrs=history(n).to_user_attrs()) for n in range(trials)])
+        user_attrs=a) for n, a in enumerate(attrs)])
 
 
 def main() -> None:
@@ -82,14 +91,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'speed.db'}"
         started = time.perf_counter()
-        build_study(url, args.trials)
-        print(f"(built a {args.trials}-trial study in {time.perf_counter() - started:.0f} s)")
+        build_study(url, "speed", args.trials, stored_diagnosis=True)
+        build_study(url, "legacy", args.trials, stored_diagnosis=False)
+        print(f"(built two {args.trials}-trial studies in {time.perf_counter() - started:.0f} s)")
         optuna_only = wall([python, "-c", "import optuna; optuna.load_study(study_name='speed', "
                             f"storage='{url}').get_trials(deepcopy=False)"], args.repeats)
-        study = wall([python, "run_study.py", "diagnose", "--storage", url, "--study", "speed",
-                      "--json"], args.repeats)
+        study, legacy = ([python, "run_study.py", "diagnose", "--storage", url, "--study", name,
+                          "--json"] for name in ("speed", "legacy"))
+        study, legacy = wall(study, args.repeats), wall(legacy, args.repeats)
     print(f"{args.trials}-trial study, process start to answer: {study:.2f} s "
-          f"(Optuna alone loading its trials: {optuna_only:.2f} s; ratio {study / optuna_only:.2f})")
+          f"(Optuna alone loading its trials: {optuna_only:.2f} s, ratio {study / optuna_only:.2f}; "
+          f"the same trials without stored diagnoses, diagnosed again: {legacy:.2f} s, ratio "
+          f"{study / legacy:.2f})")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 Both train the same model (same initial weights) on the same data with the same batch size for the same
 epochs, and both score the validation split after every epoch, as any real loop does. plateau's side is
-a real one-trial Optuna study in an SQLite storage, so it pays for everything a trial does: metrics by
-scikit-learn, the history written to the storage each epoch, ``trial.report`` and the pruner, the
-progress lines. Runs alternate (bare, loop, bare, loop, ...) so that drift of a noisy machine hits both;
+a real one-trial Optuna study in an SQLite storage, so it pays for everything a trial does: the
+metrics, the history written to the storage each epoch, ``trial.report`` and the pruner, the progress
+lines, and at the end the diagnosis, the dashboard note and the history CSV artifact. Runs alternate (bare, loop, bare, loop, ...) so that drift of a noisy machine hits both;
 the figure is the ratio of the medians.
 
     python bench/loop_overhead.py [--repeats 5] [--epochs 5] [--device cuda] [--frame-size 64 ...]
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from run_study import diagnosing_hooks  # noqa: E402
 from search import study as study_runner  # noqa: E402
 from search.config import load_study_config  # noqa: E402
 from search.device import Device, pick_device  # noqa: E402
@@ -75,10 +76,12 @@ def bare_loop(splits, epochs: int, batch_size: int, seed: int, device: Device) -
 
 
 def study_loop(config, splits, tmp: Path, run: int, device: Device) -> float:
-    """One trial of a real study; the clock runs around the whole trial, storage writes included."""
+    """One trial of a real study, as ``run_study.py run`` runs it (diagnosed and published for the
+    dashboard as it ends); the clock runs around the whole trial, storage writes included."""
     storage = f"sqlite:///{tmp / f'bench{run}.db'}"
     study = optuna.create_study(storage=storage, study_name="bench", direction=config.direction)
-    objective = Objective(config, splits, device, Progress(1, io.StringIO()))
+    objective = Objective(config, splits, device, Progress(1, io.StringIO()),
+                          diagnosing_hooks(config).trial_ended)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     started = time.perf_counter()
     study.optimize(objective, n_trials=1)

@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from search import study as study_runner  # noqa: E402
 from search.config import load_study_config  # noqa: E402
 from search.early_stopping import EarlyStopping  # noqa: E402
-from search.history import History  # noqa: E402
 from search.progress import Progress  # noqa: E402
 
 NEAR_BEST = 0.01  # a model within this of the study's best counts as "good"
@@ -66,9 +65,8 @@ def main() -> None:
         config = load_study_config(study_file, {
             "n_trials": args.n_trials, "max_epochs": args.max_epochs,
             "storage": f"sqlite:///{Path(tmp) / 'curves.db'}"})
-        study, _ = study_runner.run(config, Progress(args.n_trials, io.StringIO()))
-        curves = [History.from_user_attrs(t.user_attrs).column(config.objective)
-                  for t in study.trials if t.state.name == "COMPLETE"]
+        run = study_runner.run(config, Progress(args.n_trials, io.StringIO()))
+        curves = [r.history.column(config.objective) for r in run.records if r.state == "COMPLETE"]
 
     best = max(max(c) for c in curves)
     print(f"{args.study} ({config.objective}), {len(curves)} trials x {args.max_epochs} epochs "

@@ -1,4 +1,8 @@
-"""``run_study.py diagnose``: a log file or a stored study in, a verdict (text, JSON or HTML) out."""
+"""``run_study.py diagnose``: a log file or a stored study in, a verdict (text, JSON or HTML) out.
+
+A study is read once (``loaders.storage.load_study``); each trial's diagnosis is the one stored as it
+ended, computed now only for trials stored before plateau stored diagnoses.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from diagnose.diagnosis import diagnose
-from diagnose.findings import Diagnosis
-from diagnose.verdict import label_counts, run_verdict, trial_line
-from search.history import History
+from diagnose.diagnosis import diagnose, diagnosed
+from diagnose.render import text
+from diagnose.render.view import counts_text, label_counts, view
+from search.record.diagnosis import Diagnosis
+from search.record.history import History
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord
 
 
 def diagnose_log(path: Path, predictions: Path | None = None) -> tuple[History, Diagnosis]:
@@ -23,8 +30,13 @@ def diagnose_log(path: Path, predictions: Path | None = None) -> tuple[History, 
     return history, diagnose(history)
 
 
+def verdict(title: str, diagnosis: Diagnosis) -> str:
+    return text.render(view(diagnosis, max_fixes=text.MAX_FIXES), title)
+
+
 def log_json(history: History, diagnosis: Diagnosis) -> dict[str, Any]:
-    return {"source": history.facts.get("source"), "format": history.facts.get("format"),
+    source = history.source
+    return {"source": source and source.path, "format": source and source.format,
             "epochs": len(history.rows), **diagnosis.to_json()}
 
 
@@ -39,55 +51,60 @@ def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | 
     if as_json:
         print(json.dumps(log_json(history, diagnosis)), file=out)
     else:
-        title = f"{path} ({history.facts.get('format', 'log')}, {len(history.rows)} epochs)"
-        print(run_verdict(title, diagnosis), file=out)
+        kind = history.source.format if history.source else "log"
+        print(verdict(f"{path} ({kind}, {len(history.rows)} epochs)", diagnosis), file=out)
         if report is not None:
             print(f"report: {report}", file=out)
     return 0
 
 
-def run_study(storage: str, study: str, trial: int | None, as_json: bool, report: Path | None,
-              out: TextIO | None = None, update_dashboard: bool = False) -> int:
-    out = out or sys.stdout
-    from diagnose.loaders.storage import load_trials
+def study_listing(records: list[TrialRecord]) -> str:
+    """One line per diagnosed trial: number, state, value, labels and why."""
+    import pandas
 
-    runs = load_trials(storage, study, trial)
-    diagnoses = [diagnose(run.history) for run in runs]
-    published = _update_dashboard(storage, study) if update_dashboard else None
+    frame = pandas.DataFrame({
+        "#": [r.number for r in records], "state": [r.state for r in records],
+        "value": ["-" if r.value is None else f"{r.value:.4g}" for r in records],
+        "diagnosis": [r.diagnosis.label_text for r in records],
+        "because": [r.diagnosis.because() for r in records]})
+    return frame.to_markdown(index=False, tablefmt="simple", disable_numparse=True)
+
+
+def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
+              report: Path | None, out: TextIO | None = None,
+              update_dashboard: bool = False) -> int:
+    from diagnose.loaders.storage import load_study
+
+    out = out or sys.stdout
+    stored = load_study(storage, study, trial)
+    records = diagnosed(stored.records)
+    published = None
+    if update_dashboard:
+        from diagnose.dashboard.publish import publish_study
+
+        published = publish_study(stored.study, records, storage, trial_notes=True)
     if report is not None:
         from diagnose.report import study_report, write_report
 
         write_report(report, study_report(study, [
-            (f"trial {run.number} ({run.state})", run.history, d) for run, d in zip(runs, diagnoses)]))
+            (f"trial {r.number} ({r.state})", r.history, r.diagnosis) for r in records]))
     if as_json:
         print(json.dumps({"study": study, "trials": [
-            {"number": run.number, "state": run.state, "value": run.value, **d.to_json()}
-            for run, d in zip(runs, diagnoses)]}), file=out)
+            {"number": r.number, "state": r.state, "value": r.value, **r.diagnosis.to_json()}
+            for r in records]}), file=out)
         return 0
     if trial is not None:
-        (run,), (d,) = runs, diagnoses
-        print(run_verdict(f"study '{study}', trial {run.number} ({run.state}, value "
-                          f"{run.value})", d), file=out)
+        (r,) = records
+        print(verdict(f"study '{study}', trial {r.number} ({r.state}, value {r.value})",
+                      r.diagnosis), file=out)
     else:
-        print(f"study '{study}': {len(runs)} trials; {label_counts(diagnoses)}", file=out)
-        for run, d in zip(runs, diagnoses):
-            print(trial_line(run.number, run.state, run.value, d), file=out)
+        counts = counts_text(label_counts(r.diagnosis for r in records))
+        print(f"study '{study}': {len(records)} trials; {counts}", file=out)
+        print(study_listing(records), file=out)
         print("details of one trial: add --trial N", file=out)
     if published is not None:
         print(f"dashboard: wrote the study note, {published[0]} trial notes and {published[1]} "
-              f"figures; see them with: python run_study.py dashboard --storage {storage}",
-              file=out)
+              f"figures; see them with: {storage.dashboard_command()}", file=out)
     if report is not None:
         print(f"report: {report}", file=out)
     return 0
-
-
-def _update_dashboard(storage: str, study_name: str) -> tuple[int, int]:
-    """Write the notes and figures optuna-dashboard shows. Returns (trial notes, figures)."""
-    import optuna
-
-    from diagnose.dashboard.publish import publish_study
-    from search.storage import open_storage
-
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    return publish_study(study, storage, trial_notes=True)

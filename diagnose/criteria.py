@@ -15,8 +15,8 @@ MIN_EPOCHS = 3
 # Exponential moving average weight for noisy curves: TensorBoard's default smoothing (0.6), with
 # its start-up debiasing. Small validation sets move in steps of one example per epoch.
 SMOOTHING = 0.6
-# Where a curve ends: the median of its last 3 epochs (one noisy epoch cannot move it).
-END_WINDOW = 3
+# Where a curve ends (the median of its last 3 finite epochs) is defined once, for the rules and
+# everything that shows their numbers, in search.record.measures (END_WINDOW).
 
 # --- overfit -----------------------------------------------------------------------------------
 # "Fits the training data much better than the validation data": a train-validation accuracy gap

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from diagnose.criteria import BLOWUP_LOSS, END_WINDOW, EXPLOSION_FACTOR, SMOOTHING
-from search.history import History
+from diagnose.criteria import BLOWUP_LOSS, EXPLOSION_FACTOR, SMOOTHING
+from search.record import measures
+from search.record.history import History
 
 
 def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
@@ -35,8 +36,7 @@ class Curves:
 
     def raw(self, column: str) -> np.ndarray:
         if column not in self._raw:
-            self._raw[column] = np.array(
-                [np.nan if v is None else float(v) for v in self.history.column(column)], float)
+            self._raw[column] = measures.as_array(self.history.column(column))
         return self._raw[column]
 
     def has(self, column: str) -> bool:
@@ -54,17 +54,16 @@ class Curves:
         return self._smoothed[column]
 
     def end(self, column: str) -> float:
-        """Where the curve ends: the median of its last END_WINDOW finite values (NaN if none).
-        A median ignores one noisy epoch and, unlike the moving average, hardly lags a trend."""
-        values = self.raw(column)
-        finite = values[np.isfinite(values)]
-        return float(np.median(finite[-END_WINDOW:])) if len(finite) else float("nan")
+        """Where the curve ends (``measures.end_value``: the median of its last finite values)."""
+        return measures.end_value(self.raw(column))
 
     def last(self, column: str) -> float:
         """The raw value at the last epoch that has a finite one (NaN if none)."""
-        values = self.raw(column)
-        finite = values[np.isfinite(values)]
-        return float(finite[-1]) if len(finite) else float("nan")
+        return measures.last_value(self.raw(column))
+
+    def gap(self) -> float:
+        """The generalization gap as it is shown everywhere (``measures.generalization_gap``)."""
+        return measures.generalization_gap(self.history)
 
     def epoch_at(self, index: int) -> int:
         return int(self.epochs[index])
@@ -75,15 +74,6 @@ def generalization_loss(val_loss: np.ndarray) -> np.ndarray:
     best = np.fmin.accumulate(np.where(np.isfinite(val_loss), val_loss, np.inf))
     with np.errstate(divide="ignore", invalid="ignore"):
         return 100.0 * (val_loss / best - 1.0)
-
-
-def best_index(values: np.ndarray, maximize: bool) -> int | None:
-    """Index of the best finite value (the first, on ties), or None."""
-    finite = np.isfinite(values)
-    if not finite.any():
-        return None
-    masked = np.where(finite, values, -np.inf if maximize else np.inf)
-    return int(np.argmax(masked) if maximize else np.argmin(masked))
 
 
 def blown_up(loss: np.ndarray) -> np.ndarray:

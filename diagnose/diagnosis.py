@@ -1,18 +1,21 @@
-"""``diagnose(history)``: run every rule and note, settle the labels, attach the fixes."""
+"""``diagnose(history)``: run every rule and note, settle the labels, attach the fixes; and
+``diagnosed(records)``: stored trials with their diagnosis, computed only where none was stored."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Iterable
 
 import numpy as np
 
 from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION
 from diagnose.curves import Curves
-from diagnose.findings import LABELS, Diagnosis, Finding
-from diagnose.fixes import FIXES, Fix
+from diagnose.fixes import FIXES
 from diagnose.notes import NOTES
 from diagnose.rules import RULES, NotJudged
-from search.history import History
+from search.record.diagnosis import LABELS, Diagnosis, Finding, Fix
+from search.record.history import History
+from search.record.trial import TrialRecord
 
 # Labels a run needs judged before it may be called healthy. Imbalance is not among them: logs
 # rarely carry per-class results, and without them imbalance is never claimed either way.
@@ -36,6 +39,14 @@ def diagnose(history: History) -> Diagnosis:
     if "diverged" in fired:  # after a blow-up only the oscillation is worth a note of its own
         notes = tuple(n for n in notes if n.label == "oscillating")
     return Diagnosis(labels, findings, notes, not_judged)
+
+
+def diagnosed(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """Each record with its diagnosis: the one stored as the trial ended, else (a trial stored before
+    plateau stored diagnoses, or one that never ended) diagnosed now from its history."""
+    return [record if record.diagnosis is not None
+            else dataclasses.replace(record, diagnosis=diagnose(record.history))
+            for record in records]
 
 
 def _with_fixes(finding: Finding, curves: Curves) -> Finding:

@@ -15,51 +15,12 @@ has it.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
+
+from search.record.diagnosis import Change, Fix
 
 # torchvision's Kinetics-400 weights of r2plus1d_18, which the user downloads (nothing is fetched)
 PRETRAINED_R2PLUS1D = "r2plus1d_18-91a641e6.pth"
-
-
-@dataclass(frozen=True)
-class Change:
-    op: str  # "set" | "include" | "scale"
-    key: str  # dotted path in a study file
-    value: Any
-
-    def text(self) -> str:
-        if self.op == "set":
-            return f"{self.key}: {_spec_text(self.value)}"
-        if self.op == "include":
-            return f"{self.key}: also try {', '.join(map(str, self.value))}"
-        return f"{self.key}: x{self.value:g}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "key": self.key, "value": self.value}
-
-
-def _spec_text(value: Any) -> str:
-    if isinstance(value, dict) and "low" in value:
-        scale = " (log scale)" if value.get("log") else ""
-        return f"search [{value['low']:g}, {value['high']:g}]{scale}"
-    if isinstance(value, dict) and "choices" in value:
-        return f"choose from [{', '.join(map(str, value['choices']))}]"
-    return f"set to {value}"
-
-
-@dataclass(frozen=True)
-class Fix:
-    name: str
-    reason: str  # one line: why it helps, with its source
-    changes: tuple[Change, ...] = ()  # empty: a step outside the search space (stated in `reason`)
-
-    def text(self) -> str:
-        return "; ".join(change.text() for change in self.changes) or "(outside the search space)"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "reason": self.reason, "change": self.text(),
-                "changes": [change.to_json() for change in self.changes]}
 
 
 def _fix(name: str, reason: str, *changes: tuple[str, str, Any]) -> Fix:

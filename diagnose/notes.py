@@ -10,9 +10,10 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
-from diagnose.curves import Curves, best_index, blown_up
-from diagnose.findings import Finding
-from diagnose.fixes import FIXES, Fix
+from diagnose.curves import Curves, blown_up
+from diagnose.fixes import FIXES
+from search.record.diagnosis import Finding, Fix
+from search.record.measures import best_index
 
 
 def _fix(label: str, name: str) -> tuple[Fix, ...]:

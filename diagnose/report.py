@@ -10,10 +10,11 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from diagnose.findings import Diagnosis
-from diagnose.verdict import because, labels_text
-from search.errors import LogError
-from search.history import History
+from diagnose.render import html
+from diagnose.render.view import view
+from search.record.diagnosis import Diagnosis
+from search.record.errors import LogError
+from search.record.history import History
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -31,49 +32,24 @@ class _Figures:
         self.embedded = False
 
     def div(self, fig) -> str:
-        html = fig.to_html(full_html=False, include_plotlyjs=not self.embedded,
-                           config={"displaylogo": False})
+        div = fig.to_html(full_html=False, include_plotlyjs=not self.embedded,
+                          config={"displaylogo": False})
         self.embedded = True
-        return html
-
-
-def _verdict(diagnosis: Diagnosis) -> str:
-    parts = [f'<p class="labels">{escape(labels_text(diagnosis))}</p><ul>']
-    for finding in diagnosis.findings:
-        parts.append(f"<li><b>{escape(finding.label)}</b> (confidence {finding.confidence:.2f}): "
-                     f"{escape(finding.summary)}</li>")
-    for note in diagnosis.notes:
-        parts.append(f"<li>note, {escape(note.label)}: {escape(note.summary)}</li>")
-    for rule, reason in diagnosis.not_judged.items():
-        parts.append(f'<li class="muted">not judged, {escape(rule)}: {escape(reason)}</li>')
-    parts.append("</ul>")
-    return "".join(parts)
-
-
-def _fixes_table(diagnosis: Diagnosis) -> str:
-    rows = []
-    for finding in (*diagnosis.findings, *diagnosis.notes):
-        for i, fix in enumerate(finding.fixes, 1):
-            rows.append(f"<tr><td>{escape(finding.label)}</td><td>{i}</td>"
-                        f"<td>{escape(fix.name)}</td><td><code>{escape(fix.text())}</code></td>"
-                        f"<td>{escape(fix.reason)}</td></tr>")
-    if not rows:
-        return ""
-    return ("<h3>fixes, in order</h3><table><tr><th>for</th><th>#</th><th>fix</th>"
-            "<th>change to the study file</th><th>why</th></tr>" + "".join(rows) + "</table>")
+        return div
 
 
 def _section(title: str, history: History, diagnosis: Diagnosis, figures: _Figures) -> str:
     from diagnose.report_figures import curves_figure, gap_figure, per_class_figures
 
-    parts = [f"<h2>{escape(title)}</h2>", _verdict(diagnosis)]
+    shown = view(diagnosis)
+    parts = [f"<h2>{escape(title)}</h2>", html.verdict(shown)]
     if history.rows:
         parts.append(figures.div(curves_figure(history, diagnosis)))
         gap = gap_figure(history)
         if gap is not None:
             parts.append(figures.div(gap))
     parts += [figures.div(fig) for fig in per_class_figures(history)]
-    parts.append(_fixes_table(diagnosis))
+    parts.append(html.fixes_table(shown))
     return "\n".join(parts)
 
 
@@ -94,8 +70,8 @@ def study_report(study_name: str, runs: list[tuple[str, History, Diagnosis]]) ->
     from diagnose.report_figures import label_counts_figure
 
     figures = _Figures()
-    rows = "".join(f"<tr><td>{escape(title)}</td><td>{escape(labels_text(d))}</td>"
-                   f"<td>{escape(because(d))}</td></tr>" for title, _, d in runs)
+    rows = "".join(f"<tr><td>{escape(title)}</td><td>{escape(d.label_text)}</td>"
+                   f"<td>{escape(d.because())}</td></tr>" for title, _, d in runs)
     body = [f"<p>{len(runs)} trials.</p>",
             figures.div(label_counts_figure(d for _, _, d in runs)),
             "<table><tr><th>trial</th><th>diagnosis</th><th>because</th></tr>" + rows +

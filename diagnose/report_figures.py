@@ -7,14 +7,15 @@ plotly is imported here, never by the rest of ``diagnose``.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Iterable
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from diagnose.findings import Diagnosis
-from search.history import History
+from diagnose.render.view import label_counts
+from search.record.diagnosis import Diagnosis
+from search.record.history import History
+from search.record.measures import generalization_gap, shown
 
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
 LABEL_COLORS = {"overfit": "#d62728", "underfit": "#9467bd", "imbalanced": "#8c564b",
@@ -65,7 +66,8 @@ def curves_figure(history: History, diagnosis: Diagnosis) -> go.Figure:
 
 def gap_figure(history: History) -> go.Figure | None:
     """The generalization gap over epochs: validation minus training loss, training minus
-    validation accuracy. None when no epoch has both values of either pair."""
+    validation accuracy, with the accuracy gap the rules judge (where the curves end) marked.
+    None when no epoch has both values of either pair."""
     fig = go.Figure()
     for name, first, second in (("val loss - train loss", "val_loss", "train_loss"),
                                 ("train accuracy - val accuracy", "train_accuracy",
@@ -81,6 +83,10 @@ def gap_figure(history: History) -> go.Figure | None:
     if not fig.data:
         return None
     fig.add_hline(y=0, line_color="#7f7f7f", line_width=1)
+    judged = shown(generalization_gap(history))
+    if judged is not None:
+        fig.add_hline(y=judged, line_dash="dot", line_color=COLORS["val"],
+                      annotation_text=f"accuracy gap at the end (judged): {judged:g}")
     fig.update_layout(height=300, title_text="generalization gap", xaxis_title="epoch",
                       margin={"t": 40})
     return fig
@@ -113,10 +119,9 @@ def per_class_figures(history: History) -> list[go.Figure]:
 
 
 def label_counts_figure(diagnoses: Iterable[Diagnosis]) -> go.Figure:
-    counts = Counter(label for d in diagnoses for label in (d.labels or ("not judged",)))
-    labels = sorted(counts, key=lambda label: -counts[label])
-    fig = go.Figure(go.Bar(x=labels, y=[counts[label] for label in labels],
-                           marker_color=[LABEL_COLORS.get(label, "#7f7f7f") for label in labels]))
+    counts = label_counts(diagnoses)
+    fig = go.Figure(go.Bar(x=[label for label, _ in counts], y=[n for _, n in counts],
+                           marker_color=[LABEL_COLORS.get(label, "#7f7f7f") for label, _ in counts]))
     fig.update_layout(height=300, title_text="trials by diagnosis", margin={"t": 40},
                       yaxis_title="trials")
     return fig

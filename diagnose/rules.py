@@ -13,8 +13,9 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
-from diagnose.curves import Curves, best_index, blown_up, generalization_loss
-from diagnose.findings import Finding
+from diagnose.curves import Curves, blown_up, generalization_loss
+from search.record.diagnosis import Finding
+from search.record.measures import best_index, shown
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def diverged(curves: Curves) -> Result:
         f"{first_loss:.4g}) and {ending}",
         {"peak_loss": float(loss[peak]), "peak_epoch": curves.epoch_at(peak),
          "first_epoch_loss": float(first_loss), "blowup_loss_threshold": round(c.BLOWUP_LOSS, 3),
-         "explosion_factor": c.EXPLOSION_FACTOR, "final_train_accuracy": _num(train_acc),
+         "explosion_factor": c.EXPLOSION_FACTOR, "final_train_accuracy": shown(train_acc),
          "recovered_accuracy_threshold": c.UNDERFIT_ACCURACY},
         epochs=(curves.epoch_at(peak),))
 
@@ -91,12 +92,12 @@ def overfit(curves: Curves) -> Result:
     if short:
         return short
     n, evidence = curves.n, {}
-    gap = curves.end("train_accuracy") - curves.end("val_accuracy")
+    gap = curves.gap()
     stalled = False
     if curves.has("val_accuracy"):
         best_acc = best_index(curves.smoothed("val_accuracy"), maximize=True)
         stalled = best_acc is not None and _stalled(best_acc, n)
-        evidence.update(accuracy_gap=_num(gap), accuracy_gap_threshold=c.ACCURACY_GAP,
+        evidence.update(accuracy_gap=shown(gap), accuracy_gap_threshold=c.ACCURACY_GAP,
                         best_val_accuracy_epoch=curves.epoch_at(best_acc) if best_acc is not None
                         else None)
     memorising = False
@@ -123,23 +124,28 @@ def overfit(curves: Curves) -> Result:
     if not (((wide_gap or loss_gap) and stalled) or memorising):
         return None
     marks = tuple(sorted({curves.epoch_at(i) for i in (optimum, n - 1) if i is not None}))
-    if wide_gap:
-        summary = (f"training accuracy ends {gap:.3f} above validation accuracy "
-                   f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
-                   f"validation stopped improving")
-        confidence = _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP)
-    elif loss_gap:
-        ratio = evidence["val_over_train_loss"]
-        summary = (f"validation loss ends {ratio:.3g}x the training loss "
-                   f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and "
-                   f"validation stopped improving after epoch {evidence['val_loss_optimum_epoch']}")
-        confidence = _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
-    else:
-        summary = (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
-                   f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
-                   f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there")
-        confidence = _confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING)
+    summary, confidence = _overfit_summary(curves, gap, evidence, wide_gap, loss_gap)
     return Finding("overfit", confidence, summary, evidence, epochs=marks)
+
+
+def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
+                     loss_gap: bool) -> tuple[str, float]:
+    """The sentence and confidence of an overfit finding, by the evidence that carries it: the
+    accuracy gap, else the loss ratio, else memorisation."""
+    if wide_gap:
+        return (f"training accuracy ends {gap:.3f} above validation accuracy "
+                f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
+                f"validation stopped improving", _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP))
+    if loss_gap:
+        ratio = evidence["val_over_train_loss"]
+        return (f"validation loss ends {ratio:.3g}x the training loss "
+                f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and validation "
+                f"stopped improving after epoch {evidence['val_loss_optimum_epoch']}",
+                _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0))
+    return (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
+            f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
+            f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there",
+            _confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING))
 
 
 def underfit(curves: Curves) -> Result:
@@ -151,11 +157,11 @@ def underfit(curves: Curves) -> Result:
         return short
     if curves.has("train_accuracy"):
         train_acc, val_acc = curves.end("train_accuracy"), curves.end("val_accuracy")
-        gap = train_acc - val_acc  # NaN without validation accuracy
+        gap = curves.gap()  # NaN without validation accuracy
         best = max(train_acc, val_acc) if np.isfinite(val_acc) else train_acc
-        evidence = {"train_accuracy_end": _num(train_acc), "val_accuracy_end": _num(val_acc),
+        evidence = {"train_accuracy_end": shown(train_acc), "val_accuracy_end": shown(val_acc),
                     "underfit_accuracy_threshold": c.UNDERFIT_ACCURACY,
-                    "accuracy_gap": _num(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
+                    "accuracy_gap": shown(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
         if not (best < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
             return None
         val_text = f", validation {val_acc:.4g}" if np.isfinite(val_acc) else ""
@@ -202,8 +208,8 @@ def imbalanced(curves: Curves) -> Result:
     evidence.update(accuracy=round(accuracy, 4), balanced_accuracy=round(balanced, 4),
                     balanced_accuracy_gap_threshold=c.BALANCED_ACCURACY_GAP,
                     minority_classes=[per_class.classes[i] for i in np.flatnonzero(minority)],
-                    minority_min_recall=_num(minority_recall),
-                    majority_mean_recall=_num(majority_recall),
+                    minority_min_recall=shown(minority_recall),
+                    majority_mean_recall=shown(majority_recall),
                     minority_recall_ratio_threshold=c.MINORITY_RECALL_RATIO,
                     minority_classes_never_predicted=never_predicted)
     evidence["majority_learned_threshold"] = c.MAJORITY_LEARNED_RECALL
@@ -220,10 +226,6 @@ def imbalanced(curves: Curves) -> Result:
                    f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
                    f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
-
-
-def _num(value: float) -> float | None:
-    return round(float(value), 4) if np.isfinite(value) else None
 
 
 # The labels' rules, in the order labels are reported.

@@ -1,61 +1,58 @@
 """``run_study.py table``: the ablation table of a study, one row per trial, as the HMDB51 seed shows.
 
-Columns: trial, state, the architecture and every architecture knob any trial has, training loss, validation loss, validation accuracy and macro-F1 at the trial's
-best epoch (the epoch its value and per-class results come from), trainable parameters (split into
-CNN and attention when some trial's model reports an attention part, as ``r2plus1d_attention`` does;
-a model without one counts wholly as CNN), and the diagnosis.
-Printed as a markdown table, or written as CSV.
+Columns: trial, state, the architecture and every architecture knob any trial has, training loss,
+validation loss, validation accuracy and macro-F1 at the trial's best epoch (the epoch its value and
+per-class results come from), trainable parameters (split into CNN and attention when some trial's
+model reports an attention part, as ``r2plus1d_attention`` does; a model without one counts wholly as
+CNN), and the diagnosis stored with the trial.
+
+A pandas DataFrame, written as markdown or CSV. It is built from the study's records rather than
+Optuna's ``trials_dataframe()``: the metrics come from the best epoch's row of each history, and the
+study has already been read once.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any, Sequence
 
-from diagnose.diagnosis import diagnose
-from diagnose.loaders.storage import StoredRun
-from diagnose.verdict import labels_text
+import pandas
+
+from search.record.trial import TrialRecord
 
 METRICS = (("train loss", "train_loss"), ("val loss", "val_loss"), ("val acc", "val_accuracy"),
            ("val macro-F1", "val_macro_f1"))
 
 
-def _best_row(run: StoredRun) -> dict[str, float | None]:
-    rows = run.history.rows
-    best = run.history.facts.get("best_epoch")
-    chosen = [row for row in rows if row.get("epoch") == best]
+def _best_row(record: TrialRecord) -> dict[str, float | None]:
+    rows = record.history.rows
+    chosen = [row for row in rows if row.get("epoch") == record.best_epoch]
     return chosen[0] if chosen else (rows[-1] if rows else {})
 
 
-def _knob_columns(runs: Sequence[StoredRun]) -> list[str]:
+def _knob_columns(records: Sequence[TrialRecord]) -> list[str]:
     """``architecture`` and every ``<architecture>.<knob>`` any trial has, in first-seen order."""
     columns: list[str] = ["architecture"]
-    for run in runs:
-        hparams = run.history.facts.get("hparams", {})
-        for key in hparams:
-            if "." in key and key not in columns:
-                columns.append(key)
+    for record in records:
+        columns += [key for key in record.hparams if "." in key and key not in columns]
     return columns
 
 
-def ablation_rows(runs: Sequence[StoredRun]) -> tuple[list[str], list[list[Any]]]:
-    """(header, rows) of the table."""
-    knobs = _knob_columns(runs)
-    counts = [run.history.facts.get("param_counts") or {} for run in runs]
-    parts = any("attention" in c for c in counts)
+def ablation_frame(records: Sequence[TrialRecord]) -> pandas.DataFrame:
+    """The table of diagnosed ``records``; a missing value is None."""
+    knobs = _knob_columns(records)
+    parts = any("attention" in (r.param_counts or {}) for r in records)
     params = ["CNN params", "attention params"] if parts else ["params"]
-    header = ["trial", "state", *knobs, *(name for name, _ in METRICS), *params, "diagnosis"]
     rows = []
-    for run, count in zip(runs, counts):
-        hparams = run.history.facts.get("hparams", {})
-        best = _best_row(run)
-        total = run.history.facts.get("param_count")
-        sizes = [count.get("cnn", total), count.get("attention")] if parts else [total]
-        rows.append([run.number, run.state, *(hparams.get(k) for k in knobs),
+    for record in records:
+        counts, best = record.param_counts or {}, _best_row(record)
+        sizes = ([counts.get("cnn", record.param_count), counts.get("attention")] if parts
+                 else [record.param_count])
+        rows.append([record.number, record.state, *(record.hparams.get(k) for k in knobs),
                      *(best.get(column) for _, column in METRICS), *sizes,
-                     labels_text(diagnose(run.history))])
-    return header, rows
+                     record.diagnosis.label_text])
+    header = ["trial", "state", *knobs, *(name for name, _ in METRICS), *params, "diagnosis"]
+    return pandas.DataFrame(rows, columns=header, dtype=object)
 
 
 def _cell(value: Any) -> str:
@@ -68,14 +65,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def markdown(frame: pandas.DataFrame) -> str:
+    """A markdown (pipe) table: metrics to 4 decimals, large counts with thousands separators."""
+    return frame.map(_cell).to_markdown(index=False, disable_numparse=True)
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+def write_csv(frame: pandas.DataFrame, path: Path) -> None:
+    """CSV at full precision, an empty cell for a missing value."""
+    frame.to_csv(path, index=False)

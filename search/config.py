@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from diagnose.dashboard.artifacts import artifact_dir
 from search import fields
 from search.data import DATASETS
 from search.data import knobs as dataset_knobs
 from search.early_stopping import EarlyStopping
-from search.errors import ConfigError
 from search.fields import Section
-from search.history import OBJECTIVE_DIRECTIONS
 from search.models import MODELS, model_entry
+from search.overrides import OVERRIDES
+from search.record.errors import ConfigError
+from search.record.history import OBJECTIVE_DIRECTIONS
+from search.record.storage import StorageUrl
 from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
 from search.space import SearchSpace, parse_space, possible_values
 
@@ -31,19 +32,6 @@ DEFAULT_STORAGE = "sqlite:///plateau.db"
 DEFAULT_N_TRIALS = 10
 TOP_LEVEL_KEYS = ["study", "data", "objective", "budget", "sampler", "pruner", "early_stopping",
                   "space", "models"]
-
-# Command-line option -> where it lands in the study file.
-OVERRIDES: Mapping[str, tuple[str, str]] = {
-    "n_trials": ("budget", "n_trials"),
-    "timeout": ("budget", "timeout"),
-    "max_epochs": ("budget", "max_epochs"),
-    "storage": ("study", "storage"),
-    "study_name": ("study", "name"),
-    "seed": ("study", "seed"),
-    "data_root": ("data", "root"),
-    "artifact_dir": ("study", "artifact_dir"),
-}
-
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -79,7 +67,7 @@ class Component:
 class StudyConfig:
     source: Path
     name: str
-    storage: str
+    storage: StorageUrl
     seed: int  # sampler seed; trial k trains with seed + k
     artifact_dir: Path  # Optuna's file artifact store: each trial's history as CSV
     data: DataConfig
@@ -106,16 +94,16 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     raw = copy.deepcopy(raw)
     for option, value in (overrides or {}).items():
         if value is not None:
-            section, key = OVERRIDES[option]
+            section, key = OVERRIDES[option].section, OVERRIDES[option].key
             if not isinstance(raw.setdefault(section, {}), dict):
                 raise ConfigError(f"{path}: '{section}' must be a mapping. Got {raw[section]!r}.")
-            raw[section][key] = str(value) if option in ("data_root", "artifact_dir") else value
+            raw[section][key] = str(value) if isinstance(value, Path) else value
     stored = copy.deepcopy(raw)
     top = Section(path, "", raw)
 
     study = top.section("study", {})
     name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
-    storage = study.take("storage", str, DEFAULT_STORAGE)
+    storage = StorageUrl.parse(study.take("storage", str, DEFAULT_STORAGE))
     seed = study.take("seed", int, 0)
     artifacts = study.take("artifact_dir", str, None)
     study.finish(["name", "storage", "seed", "artifact_dir"])
@@ -131,7 +119,7 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     top.finish(TOP_LEVEL_KEYS)
 
     _check_consistency(top, space, data, objective)
-    artifacts_path = artifact_dir(storage, Path(artifacts) if artifacts else None)
+    artifacts_path = storage.artifact_dir(artifacts)
     return StudyConfig(path, name, storage, seed, artifacts_path, data, objective, budget, sampler,
                        pruner, early_stopping, space, stored)
 

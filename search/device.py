@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from search.errors import PlateauError
+from search.record.errors import PlateauError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from search.errors import ConfigError
+from search.record.errors import ConfigError
 
 # Checks return None when the value is fine, else a description of what was expected.
 Check = Callable[[Any], "str | None"]

@@ -1,50 +1,62 @@
-"""The Optuna objective: one trial = sample hyperparameters, train, store the history with the trial.
+"""The Optuna objective: one trial = sample hyperparameters, train, store the trial's record.
 
-What a trial leaves in the storage (all trial user attributes, plain JSON; see the README):
-``hparams`` (every resolved hyperparameter, searched or fixed), ``history`` (the epoch rows, rewritten
-after every epoch so a pruned, failed or interrupted trial keeps what it ran), then at the end
-``per_class``, ``stop_reason``, ``epochs_run``, ``best_epoch``, ``param_count``, ``objective``,
-``direction``, ``device`` and, when a test split exists, ``test``; a failed trial also ``error`` and
-``traceback``. Trial states follow Optuna: COMPLETE (including stopped on plateau), PRUNED, FAIL
-(including diverged). Before it ends, every trial that ran an epoch is diagnosed and published for
-optuna-dashboard (``diagnose.dashboard.publish``: filterable attributes, a note, its history as a
-CSV artifact).
+What a trial stores is one ``TrialRecord`` (``search.record.trial``; the README lists the
+attributes): its hyperparameters as it starts, its history after every epoch (so a pruned, failed or
+interrupted trial keeps what it ran), and the whole record as it ends. Before the record is written,
+the ``trial_ended`` hook may add to it (the command line diagnoses the trial there and publishes it for
+optuna-dashboard); this module knows nothing of either. Trial states follow Optuna: COMPLETE
+(including stopped on plateau), PRUNED, FAIL (including diverged).
 """
 
 from __future__ import annotations
 
 import traceback
+from typing import Any, Callable
 
 import optuna
 
-from diagnose.dashboard.publish import publish_trial
 from search.config import StudyConfig
 from search.data.splits import Splits
 from search.device import Device, seed_everything
-from search.history import History
 from search.models import build_model
 from search.progress import Progress
-from search.train import Stop, fit
+from search.record.history import History
+from search.record.trial import TrialRecord, epoch_attrs, start_attrs
+from search.space import Hyperparams
+from search.train import FitResult, Stop, fit
+
+# Called as a trial ends, with the live trial and its record; returns the record to store.
+TrialEnded = Callable[[optuna.Trial, TrialRecord], TrialRecord]
 
 
 class Diverged(Exception):
     """The training loss became NaN or infinite; the trial is recorded as failed."""
 
 
+def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+
+
 class Objective:
-    def __init__(self, config: StudyConfig, data: Splits, device: Device, progress: Progress):
+    def __init__(self, config: StudyConfig, data: Splits, device: Device, progress: Progress,
+                 trial_ended: TrialEnded = lambda trial, record: record):
         self.config, self.data, self.device, self.progress = config, data, device, progress
+        self.trial_ended = trial_ended
         self.maximize = config.direction == "maximize"
-        self.history: History | None = None  # the running trial's, as of its last epoch
+        self.class_counts = {name: part.class_counts().tolist() for name, part in
+                             (("train", data.train), ("val", data.val), ("test", data.test))
+                             if part is not None}
+        self.history = History()  # the running trial's, as of its last epoch
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
         hp = config.space.sample(trial)
-        trial.set_user_attr("hparams", hp.to_json())
+        write(trial, start_attrs(hp.to_json()))
         seed = config.seed + trial.number
         seed_everything(seed)
         self.progress.trial_started(trial.number, trial.params, config.budget.max_epochs)
-        self.history = None
+        self.history = History()
         try:
             model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
                                 in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
@@ -53,37 +65,47 @@ class Objective:
                          device=self.device, objective=config.objective, maximize=self.maximize,
                          seed=seed, on_epoch=lambda history: self.on_epoch(trial, history))
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            trial.set_user_attr("error", message)
-            trial.set_user_attr("traceback", traceback.format_exc())
-            trial.set_user_attr("stop_reason", f"failed: {message}")
-            if self.history is not None:
-                self.history.facts["stop_reason"] = f"failed: {message}"
-                self.publish(trial, self.history)
+            self.end(trial, self.failed(trial, hp, exc))
             raise
         except KeyboardInterrupt:  # Optuna marks it FAIL and stops the study
             trial.set_user_attr("stop_reason", "interrupted (Ctrl-C)")
             raise
 
-        for key, value in result.history.to_user_attrs().items():
-            trial.set_user_attr(key, value)
-        self.publish(trial, result.history)
+        self.end(trial, self.finished(trial, hp, result))
         if result.stop is not None and result.stop.kind == "diverged":
             raise Diverged(result.stop.reason)
         if result.stop is not None and result.stop.kind == "pruned":
             raise optuna.TrialPruned(result.stop.reason)
         return result.best_value
 
-    def publish(self, trial: optuna.Trial, history: History) -> None:
-        if history.rows:  # a trial that failed before its first epoch has nothing to show
-            publish_trial(trial, history, self.config.artifact_dir)
+    def end(self, trial: optuna.Trial, record: TrialRecord) -> None:
+        """Let the hook add to the record, then store it."""
+        write(trial, self.trial_ended(trial, record).user_attrs())
+
+    def finished(self, trial: optuna.Trial, hp: Hyperparams, result: FitResult) -> TrialRecord:
+        return TrialRecord(
+            number=trial.number, state="RUNNING", value=result.best_value, params=trial.params,
+            history=result.history, hparams=hp.to_json(), objective=self.config.objective,
+            direction=self.config.direction, best_epoch=result.best_epoch,
+            stop_reason=result.stop_reason, param_count=result.param_count,
+            param_counts=result.param_counts, class_counts=self.class_counts,
+            device=self.device.describe(), test=result.test)
+
+    def failed(self, trial: optuna.Trial, hp: Hyperparams, exc: Exception) -> TrialRecord:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return TrialRecord(
+            number=trial.number, state="RUNNING", value=None, params=trial.params,
+            history=self.history, hparams=hp.to_json(), objective=self.config.objective,
+            direction=self.config.direction, stop_reason=f"failed: {message}",
+            class_counts=self.class_counts, device=self.device.describe(), error=message,
+            traceback=traceback.format_exc())
 
     def on_epoch(self, trial: optuna.Trial, history: History) -> Stop | None:
         """Store the history so far, report the objective, and decide whether to stop."""
         self.history = history
         row = history.rows[-1]
         epoch, value = row["epoch"], row[self.config.objective]
-        trial.set_user_attr("history", history.rows_to_json())
+        write(trial, epoch_attrs(history))
         trial.report(value, step=epoch)
         self.progress.epoch_finished(trial.number, row, self.config.objective)
         if trial.should_prune():

@@ -2,26 +2,48 @@
 
 Order matters for "nothing stored on bad input": the study file was validated by ``load_study_config``;
 here the data is read and split (a bad folder fails now), and only then is the storage opened and the
-study created or continued (Optuna's ``load_if_exists``).
+study created or continued (Optuna's ``load_if_exists``). When the loop ends, every trial is read back
+once, as ``TrialRecord``s, for the ``study_ended`` hook and the summary.
+
+What happens around the trials is the caller's: ``Hooks`` (the command line plugs diagnosis and
+optuna-dashboard publishing in there; this package imports nothing from ``diagnose``).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
+from typing import Callable
 
 import optuna
 
-from diagnose.dashboard.publish import publish_study
 from search.config import StudyConfig
 from search.data import load_dataset
 from search.data.splits import Splits, shipped_split, stratified_split
 from search.device import Device, pick_device
-from search.errors import StorageError
-from search.history import OBJECTIVE_NAMES, objective_column
-from search.objective import Objective
+from search.objective import Objective, TrialEnded
 from search.progress import Progress
+from search.record.errors import StorageError
+from search.record.history import OBJECTIVE_NAMES, objective_column
+from search.record.trial import TrialRecord, study_records
 from search.samplers import build_pruner, build_sampler
-from search.storage import describe, open_storage
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What a study run calls besides training: as each trial ends (with the live trial and its
+    record, before the record is stored; returns the record to store), and once the run ends (with
+    every trial of the study, read back once)."""
+
+    trial_ended: TrialEnded = lambda trial, record: record
+    study_ended: Callable[[optuna.Study, list[TrialRecord]], None] = lambda study, records: None
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    study: optuna.Study
+    records: list[TrialRecord]  # every trial of the study, by number, as stored after this run
+    finished: list[int] = field(default_factory=list)  # numbers of the trials this run finished
 
 
 def load_splits(config: StudyConfig) -> Splits:
@@ -36,7 +58,7 @@ def load_splits(config: StudyConfig) -> Splits:
 
 def create_or_continue(config: StudyConfig) -> optuna.Study:
     """The study named in the config: created, or loaded if it exists and optimises the same thing."""
-    storage = open_storage(config.storage)
+    storage = config.storage.open()
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
@@ -49,7 +71,7 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
     if study.direction.name.lower() != config.direction or (
             stored_metric is not None and objective_column(stored_metric) != config.objective):
         raise StorageError(
-            f"study '{config.name}' in {config.storage} optimises "
+            f"study '{config.name}' in {config.storage.url} optimises "
             f"{stored_metric or 'its objective'} ({study.direction.name.lower()}), but "
             f"{config.source} asks for {config.objective} ({config.direction}); pick another "
             f"--study-name.")
@@ -61,10 +83,9 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
     return study
 
 
-def run(config: StudyConfig, progress: Progress,
-        device: Device | None = None) -> tuple[optuna.Study, list[int]]:
-    """Run ``config.budget.n_trials`` more trials (or until the timeout). Returns the study and the
-    numbers of the trials this run finished."""
+def run(config: StudyConfig, progress: Progress, device: Device | None = None,
+        hooks: Hooks = Hooks()) -> StudyRun:
+    """Run ``config.budget.n_trials`` more trials (or until the timeout)."""
     splits = load_splits(config)
     try:  # before the storage: a folder that cannot be written is bad input, not a failed trial
         config.artifact_dir.mkdir(parents=True, exist_ok=True)
@@ -74,10 +95,11 @@ def run(config: StudyConfig, progress: Progress,
     study = create_or_continue(config)
     device = device or pick_device()
     progress.line(f"study '{config.name}' ({len(study.trials)} trials so far) in "
-                  f"{describe(config.storage)}: {config.data.kind} data, {len(splits.train)} train / "
-                  f"{len(splits.val)} val examples of {len(splits.train.classes)} classes; objective "
-                  f"{config.objective} ({config.direction}); device {device.describe()}")
-    objective = Objective(config, splits, device, progress)
+                  f"{config.storage.describe()}: {config.data.kind} data, "
+                  f"{len(splits.train)} train / {len(splits.val)} val examples of "
+                  f"{len(splits.train.classes)} classes; objective {config.objective} "
+                  f"({config.direction}); device {device.describe()}")
+    objective = Objective(config, splits, device, progress, hooks.trial_ended)
     finished: list[int] = []
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress reports every trial instead
@@ -87,5 +109,6 @@ def run(config: StudyConfig, progress: Progress,
                        callbacks=[progress.trial_finished, lambda _, t: finished.append(t.number)])
     finally:
         optuna.logging.set_verbosity(verbosity)
-    publish_study(study, config.storage)  # the study note and figures, for optuna-dashboard
-    return study, finished
+    records = study_records(study)
+    hooks.study_ended(study, records)
+    return StudyRun(study, records, finished)

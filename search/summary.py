@@ -1,58 +1,56 @@
-"""The report printed when a study run ends: the best trial, each trial of the run, where to look."""
+"""The report printed when a study run ends: the best trial, each trial of the run, where to look.
+
+Built from the records the run read back once (no second read of the storage); the trials of the run
+are a pandas DataFrame, printed as a plain table.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from textwrap import indent
 
-import optuna
+import pandas
 
-from diagnose.diagnosis import diagnose
-from diagnose.verdict import labels_text
-from search.history import History
 from search.progress import format_params, format_value
-from search.storage import dashboard_command, describe
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord, ranked
+from search.study import StudyRun
 
 
-def study_summary(study: optuna.Study, storage_url: str, trial_numbers: list[int]) -> str:
-    trials = study.get_trials(deepcopy=False)
-    states = Counter(t.state.name.lower() for t in trials)
+def trials_frame(records: list[TrialRecord], metric: str) -> pandas.DataFrame:
+    """One row per trial: number, state, value, epochs run, diagnosis, why it stopped."""
+    return pandas.DataFrame({
+        "#": [r.number for r in records],
+        "state": [r.state for r in records],
+        metric: [format_value(r.value) if r.value is not None else "-" for r in records],
+        "epochs": [r.epochs_run for r in records],
+        "diagnosis": [r.diagnosis.label_text if r.diagnosis is not None else "-" for r in records],
+        "why it stopped": [r.stop_reason or "" for r in records],
+    })
+
+
+def study_summary(run: StudyRun, storage: StorageUrl) -> str:
+    study, records = run.study, run.records
+    states = Counter(r.state.lower() for r in records)
     metric = (study.metric_names or ["value"])[0]
-    lines = [f"Study '{study.study_name}': {len(trials)} trials in all "
+    direction = study.direction.name.lower()
+    lines = [f"Study '{study.study_name}': {len(records)} trials in all "
              f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}); "
-             f"{len(trial_numbers)} run now."]
-    try:
-        best = study.best_trial
-    except ValueError:
+             f"{len(run.finished)} run now."]
+    best = next(iter(ranked(records, direction == "maximize")), None)
+    if best is None:
         lines.append("No trial has completed yet: see each trial's stop reason below.")
     else:
-        attrs = best.user_attrs
-        lines.append(f"Best trial #{best.number}: {metric} = {best.value:.4f} "
-                     f"({study.direction.name.lower()}), epoch {attrs.get('best_epoch', '?')} of "
-                     f"{attrs.get('epochs_run', '?')}")
+        lines.append(f"Best trial #{best.number}: {metric} = {best.value:.4f} ({direction}), epoch "
+                     f"{best.best_epoch or '?'} of {best.epochs_run}")
         lines.append(f"  {format_params(best.params)}")
-
-    by_number = {t.number: t for t in trials}
-    if trial_numbers:
-        lines.append(f"Trials of this run:\n  {'#':>4}  {'state':<8}  {metric:>12}  epochs  "
-                     f"{'diagnosis':<20}  why it stopped")
-    for number in trial_numbers:
-        t = by_number[number]
-        value = format_value(t.value) if t.value is not None else "-"
-        lines.append(f"  {number:>4}  {t.state.name:<8}  {value:>12}  "
-                     f"{t.user_attrs.get('epochs_run', '-'):>6}  {_diagnosis(t):<20}  "
-                     f"{t.user_attrs.get('stop_reason', '')}")
-    if trial_numbers:
+    if run.finished:
+        by_number = {r.number: r for r in records}
+        frame = trials_frame([by_number[n] for n in run.finished], metric)
+        lines.append("Trials of this run:")
+        lines.append(indent(frame.to_markdown(index=False, tablefmt="simple"), "  "))
         lines.append(f"Why a trial plateaued, and what to try: python run_study.py diagnose "
-                     f"--storage {storage_url} --study {study.study_name} --trial N")
-    lines.append(f"Storage: {describe(storage_url)}")
-    lines.append(f"Inspect: {dashboard_command(storage_url)}")
+                     f"--storage {storage.url} --study {study.study_name} --trial N")
+    lines.append(f"Storage: {storage.describe()}")
+    lines.append(f"Inspect: {storage.dashboard_command()}")
     return "\n".join(lines)
-
-
-def _diagnosis(trial: optuna.trial.FrozenTrial) -> str:
-    """The trial's diagnosis labels: as published when it ended, else from the history it stored."""
-    if "diagnosis" in trial.user_attrs:
-        return trial.user_attrs["diagnosis"]
-    if "history" not in trial.user_attrs:
-        return "-"
-    return labels_text(diagnose(History.from_user_attrs(trial.user_attrs)))

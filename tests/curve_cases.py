@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from search.history import History, PerClass
+from search.record.history import History, PerClass
 
 NAN, INF = math.nan, math.inf
 

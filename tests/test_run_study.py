@@ -16,7 +16,9 @@ import optuna
 import pytest
 
 import run_study
-from search.history import COLUMNS, History
+from search.record.history import COLUMNS
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord
 from tiny import Replace, deep_update
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,15 +32,16 @@ def read_back_in_fresh_process(storage: str, study_name: str) -> list[dict]:
     """What another process, with no file of the run around, reads from the storage alone."""
     code = textwrap.dedent(f"""
         import json, optuna
-        from search.history import History
-        from search.storage import open_storage
-        study = optuna.load_study(study_name={study_name!r}, storage=open_storage({storage!r}))
+        from search.record.storage import StorageUrl
+        from search.record.trial import study_records
+        storage = StorageUrl.parse({storage!r}).open()
+        study = optuna.load_study(study_name={study_name!r}, storage=storage)
         out = []
-        for t in study.trials:
-            h = History.from_user_attrs(t.user_attrs)
-            out.append({{"number": t.number, "state": t.state.name, "value": t.value,
+        for r in study_records(study):
+            h = r.history
+            out.append({{"number": r.number, "state": r.state, "value": r.value,
                          "rows": h.rows, "per_class": h.per_class and h.per_class.to_json(),
-                         "facts": h.facts}})
+                         "record": r.user_attrs()}})
         print(json.dumps(out))
     """)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
@@ -69,9 +72,11 @@ def test_study_stores_every_epoch_of_every_trial_for_another_process(write_study
         cm = t["per_class"]["confusion_matrix"]
         assert len(cm) == 3 and sum(map(sum, cm)) == sum(t["per_class"]["support"])
         assert sum(t["per_class"]["train_counts"]) + sum(t["per_class"]["support"]) == 36
-        assert t["facts"]["stop_reason"] == "completed 2 epochs"
-        assert t["facts"]["param_count"] > 0 and t["facts"]["epochs_run"] == 2
-        assert t["facts"]["hparams"]["architecture"] in ("c3d", "convlstm")
+        assert t["record"]["stop_reason"] == "completed 2 epochs"
+        assert t["record"]["param_count"] > 0 and t["record"]["epochs_run"] == 2
+        assert t["record"]["hparams"]["architecture"] in ("c3d", "convlstm")
+        labels = t["record"]["diagnosis_detail"]["labels"]  # stored as the trial ended
+        assert t["record"]["diagnosis"] == (", ".join(labels) or "not judged")
     study = optuna.load_study(study_name="tiny", storage=sqlite_url)
     assert study.metric_names == ["val macro-F1"]  # what optuna-dashboard shows
     assert study.user_attrs["config"]["data"]["kind"] == "synthetic_gestures"
@@ -125,7 +130,8 @@ def test_diverging_trial_is_recorded_and_the_study_goes_on(write_study, sqlite_u
     trials = read_back_in_fresh_process(sqlite_url, "tiny")
     diverged, *others = trials
     assert diverged["state"] == "FAIL"
-    assert diverged["facts"]["stop_reason"].startswith("diverged at epoch 1: training loss is")
+    assert diverged["record"]["stop_reason"].startswith("diverged at epoch 1: training loss is")
+    assert diverged["record"]["diagnosis"] == "diverged"
     assert len(diverged["rows"]) == 1 and not math.isfinite(diverged["rows"][0]["train_loss"])
     assert [t["state"] for t in others] == ["COMPLETE", "COMPLETE"]
     assert all(len(t["rows"]) == 2 for t in others)
@@ -141,7 +147,7 @@ def test_flat_objective_stops_on_plateau_as_complete(write_study, sqlite_url):
     assert trial.state.name == "COMPLETE"
     assert trial.user_attrs["epochs_run"] == 3
     assert trial.user_attrs["stop_reason"].startswith("stopped on plateau at epoch 3")
-    assert len(History.from_user_attrs(trial.user_attrs).rows) == 3
+    assert len(TrialRecord.from_frozen_trial(trial).history.rows) == 3
 
 
 def test_exception_in_a_trial_is_recorded_and_the_study_goes_on(write_study, sqlite_url,
@@ -181,9 +187,7 @@ def test_other_storages(kind, write_study, tmp_path):
         assert [len(t["rows"]) for t in trials] == [1, 1]
         assert len(list(artifacts.iterdir())) == 2  # each trial's history CSV
     finally:
-        from search.storage import open_storage
-
-        optuna.delete_study(study_name=name, storage=open_storage(storage))
+        optuna.delete_study(study_name=name, storage=StorageUrl.parse(storage).open())
 
 
 def test_timeout_stops_starting_trials(write_study, sqlite_url):

@@ -13,7 +13,7 @@ import yaml
 import published_layouts
 import run_study
 from search.data import DATASETS
-from search.history import History
+from search.record.trial import TrialRecord
 
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = REPO / "studies"
@@ -49,9 +49,9 @@ def test_seed_study_runs_one_trial_on_its_published_layout(name, tmp_path, monke
     (trial,) = optuna.load_study(study_name=Path(name).stem, storage=storage).trials
     assert trial.state is optuna.trial.TrialState.COMPLETE
     assert knobs <= set(trial.params)
-    history = History.from_user_attrs(trial.user_attrs)
-    assert len(history.rows) == 1
-    counts = history.facts["class_counts"]
+    record = TrialRecord.from_frozen_trial(trial)
+    assert len(record.history.rows) == 1
+    counts = record.class_counts
     assert sum(counts["train"]) > 0 and sum(counts["val"]) > 0
     assert any(Path(tmp_path / "cache").rglob("*.npy")) == (name != "vehicles_cnn.yaml")
 

@@ -17,10 +17,9 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from diagnose.dashboard.attrs import generalization_gap
-from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.report_figures import LABEL_COLORS, label_counts_figure
-from diagnose.verdict import labels_text
+from search.record.measures import generalization_gap, shown
+from search.record.trial import TrialRecord, ranked
 
 TOP_K = 5  # trials whose curves are drawn
 MIN_IMPORTANCE_TRIALS = 5  # fewer completed trials: Optuna's evaluators call every parameter equal
@@ -28,13 +27,12 @@ FIGURE_IDS = ("curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay", "i
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-def top_trials(trials: Sequence[DiagnosedTrial], maximize: bool, k: int = TOP_K) -> list[DiagnosedTrial]:
-    """The ``k`` best trials with a value, best first."""
-    valued = [t for t in trials if t.value is not None and math.isfinite(t.value)]
-    return sorted(valued, key=lambda t: -t.value if maximize else t.value)[:k]
+def top_trials(trials: Sequence[TrialRecord], maximize: bool, k: int = TOP_K) -> list[TrialRecord]:
+    """The ``k`` best completed trials with a value, best first."""
+    return ranked(list(trials), maximize)[:k]
 
 
-def curves_figure(top: Sequence[DiagnosedTrial]) -> go.Figure:
+def curves_figure(top: Sequence[TrialRecord]) -> go.Figure:
     """Loss and accuracy over epochs, training dashed and validation solid, one colour per trial."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
     for i, trial in enumerate(top):
@@ -48,7 +46,7 @@ def curves_figure(top: Sequence[DiagnosedTrial]) -> go.Figure:
                 fig.add_trace(go.Scatter(
                     x=[e for e, _ in points], y=[v for _, v in points], mode="lines",
                     line={"color": color, "dash": dash}, legendgroup=str(trial.number),
-                    name=f"#{trial.number} {split} ({labels_text(trial.diagnosis)})",
+                    name=f"#{trial.number} {split} ({trial.diagnosis.label_text})",
                     showlegend=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(title_text=f"top {len(top)} trials: training (dashed) and validation "
@@ -56,20 +54,20 @@ def curves_figure(top: Sequence[DiagnosedTrial]) -> go.Figure:
     return fig
 
 
-def gap_figure(trials: Sequence[DiagnosedTrial], param: str) -> go.Figure | None:
-    """Generalization gap (train - val accuracy, last epoch) against hyperparameter ``param``;
-    None when no trial has both."""
+def gap_figure(trials: Sequence[TrialRecord], param: str) -> go.Figure | None:
+    """Generalization gap (train - val accuracy where the curves end, as the rules judge it) against
+    hyperparameter ``param``; None when no trial has both."""
     points = []
     for trial in trials:
-        gap = generalization_gap(trial.history)
+        gap = shown(generalization_gap(trial.history))
         value = trial.hparams.get(param)
         if gap is not None and isinstance(value, (int, float)):
             points.append((value, gap, trial))
     if not points:
         return None
     fig = go.Figure()
-    for label in sorted({labels_text(t.diagnosis) for _, _, t in points}):
-        group = [(x, y, t) for x, y, t in points if labels_text(t.diagnosis) == label]
+    for label in sorted({t.diagnosis.label_text for _, _, t in points}):
+        group = [(x, y, t) for x, y, t in points if t.diagnosis.label_text == label]
         fig.add_trace(go.Scatter(
             x=[x for x, _, _ in group], y=[y for _, y, _ in group], mode="markers", name=label,
             text=[f"trial #{t.number}" for _, _, t in group],
@@ -78,7 +76,7 @@ def gap_figure(trials: Sequence[DiagnosedTrial], param: str) -> go.Figure | None
     fig.update_layout(title_text=f"generalization gap vs {param}", height=380,
                       xaxis={"title": param, "type": "log" if param == "weight_decay" and positive
                              else "linear"},
-                      yaxis_title="train accuracy - val accuracy (last epoch)")
+                      yaxis_title="train accuracy - val accuracy (end of curves)")
     return fig
 
 
@@ -106,7 +104,7 @@ def importance_figure(study: Any) -> go.Figure | None:
     return fig
 
 
-def study_figures(study: Any, trials: Sequence[DiagnosedTrial], maximize: bool
+def study_figures(study: Any, trials: Sequence[TrialRecord], maximize: bool
                   ) -> dict[str, go.Figure]:
     """The figures by id; those that cannot be drawn yet are left out."""
     top = top_trials(trials, maximize)

@@ -1,8 +1,9 @@
 """The markdown notes optuna-dashboard shows: one per trial, one per study.
 
 A trial's note says what it was diagnosed with, the numbers behind each label and the fixes in the
-order to try them; the study's note says how its trials went, what its best trial suffers from, and
-the study file that would try the most promising fixes next, with the command that runs it.
+order to try them (``diagnose.render.markdown``); the study's note says how its trials went, what its
+best trial suffers from, and the study file that would try the most promising fixes next, with the
+command that runs it.
 """
 
 from __future__ import annotations
@@ -12,52 +13,26 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from diagnose.dashboard.trials import DiagnosedTrial
-from diagnose.findings import Diagnosis, Finding
-from diagnose.fixes import Fix, apply_changes
-from diagnose.verdict import labels_text
-from search.history import History
+from diagnose.fixes import apply_changes
+from diagnose.render import markdown
+from diagnose.render.view import counts_text, fix_lines, label_counts, shown_value, view
+from search.record.diagnosis import Diagnosis, Fix
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord
 
-MAX_FIXES = 5  # fixes listed per label in a trial note
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+MAX_FIXES = markdown.MAX_FIXES
 
 
-def _finding(finding: Finding) -> list[str]:
-    lines = [f"### {finding.label} (confidence {finding.confidence:.2f})", "", finding.summary, ""]
-    if finding.evidence:
-        lines += ["| evidence | value |", "|---|---|"]
-        lines += [f"| {key} | {_number(value)} |" for key, value in finding.evidence.items()]
-        lines.append("")
-    if finding.fixes:
-        lines.append("Fixes, in the order to try them:")
-        lines.append("")
-        for i, fix in enumerate(finding.fixes[:MAX_FIXES], 1):
-            lines.append(f"{i}. **{fix.name}**: `{fix.text()}`. {fix.reason}")
-        lines.append("")
-    return lines
-
-
-def trial_note(number: int, history: History, diagnosis: Diagnosis) -> str:
-    """The note of trial ``number``: its labels, its end, each finding's evidence and fixes."""
-    facts = history.facts
-    lines = [f"## Trial {number}: {labels_text(diagnosis)}", ""]
-    reason = facts.get("stop_reason") or ""
-    end = [reason, "" if "epoch" in reason else f"{len(history.rows)} epochs run"]
-    if facts.get("param_count") is not None:
-        end.append(f"{facts['param_count']:,} trainable parameters")
-    lines += [" · ".join(str(part) for part in end if part), ""]
-    for finding in diagnosis.findings:
-        lines += _finding(finding)
-    for note in diagnosis.notes:
-        fix = f" Try **{note.fixes[0].name}**: `{note.fixes[0].text()}`." if note.fixes else ""
-        lines.append(f"- note, {note.label}: {note.summary.rstrip('.')}.{fix}")
-    for rule, reason in diagnosis.not_judged.items():
-        lines.append(f"- not judged, {rule}: {reason}")
+def trial_note(record: TrialRecord) -> str:
+    """The note of a diagnosed trial: its labels, how it ended, each finding's evidence and fixes."""
+    diagnosis = record.diagnosis
+    reason = record.stop_reason or ""
+    end = [reason, "" if "epoch" in reason else f"{record.epochs_run} epochs run"]
+    if record.param_count is not None:
+        end.append(f"{record.param_count:,} trainable parameters")
+    lines = [f"## Trial {record.number}: {diagnosis.label_text}", "",
+             " · ".join(part for part in end if part), ""]
+    lines += markdown.render(view(diagnosis, max_fixes=MAX_FIXES))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -72,34 +47,31 @@ def next_fixes(best: Diagnosis) -> list[Fix]:
     return chosen
 
 
-def study_note(name: str, trials: Sequence[DiagnosedTrial], best: DiagnosedTrial | None, metric: str,
-               config: Mapping[str, Any] | None, storage: str) -> str:
+def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | None, metric: str,
+               config: Mapping[str, Any] | None, storage: StorageUrl) -> str:
     """The study's note: trials by state and diagnosis, the best trial, the next study to run."""
-    states = Counter(t.state for t in trials)
-    labels = Counter(label for t in trials for label in (t.diagnosis.labels or ("not judged",)))
+    states = Counter(r.state for r in records)
     lines = [f"# Study {name}", "",
-             f"{len(trials)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in
-                                                  states.most_common()) + ".", "",
-             "Diagnoses: " + ", ".join(f"{label} {n}" for label, n in labels.most_common()) + ".",
-             ""]
+             f"{len(records)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in
+                                                   states.most_common()) + ".", "",
+             f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records))}.", ""]
     if best is None:
         lines.append("No trial has completed yet.")
         return "\n".join(lines) + "\n"
-    lines += [f"**Best trial #{best.number}**: {metric} = {_number(best.value)}, diagnosed "
-              f"**{labels_text(best.diagnosis)}**.", ""]
+    lines += [f"**Best trial #{best.number}**: {metric} = {shown_value(best.value)}, diagnosed "
+              f"**{best.diagnosis.label_text}**.", ""]
     fixes = next_fixes(best.diagnosis)
     if not fixes:
         lines.append("The best trial shows no problem the fix table addresses: more trials, or a "
                      "larger budget, are the next step.")
         return "\n".join(lines) + "\n"
     lines += ["## What to try next", ""]
-    lines += [f"{i}. **{fix.name}**: `{fix.text()}`. {fix.reason}" for i, fix in enumerate(fixes, 1)]
+    lines += [markdown.fix_line(line) for line in fix_lines(fixes)]
     if config is not None:
-        changes = [change for fix in fixes for change in fix.changes]
-        edited = apply_changes(config, changes)
+        edited = apply_changes(config, [change for fix in fixes for change in fix.changes])
         edited.setdefault("study", {})["name"] = f"{name}-next"
         lines += ["", "The study file with these changes (save it as `next.yaml`):", "",
                   "```yaml", yaml.safe_dump(edited, sort_keys=False).rstrip(), "```", "",
                   "and run it:", "", "```sh",
-                  f"python run_study.py run next.yaml --storage {storage}", "```"]
+                  f"python run_study.py run next.yaml --storage {storage.url}", "```"]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from diagnose.dashboard.artifacts import artifact_dir as resolve_artifact_dir
+from search.record.storage import StorageUrl
 
 
 def dashboard_url(host: str, port: int) -> str:
@@ -25,21 +25,18 @@ def recorded_artifact_dir(storage) -> Path | None:
     return None
 
 
-def serve(storage_url: str, host: str, port: int, artifact_dir: Path | None = None,
+def serve(storage_url: StorageUrl, host: str, port: int, artifact_dir: Path | None = None,
           out: TextIO | None = None) -> int:
     """Serve until interrupted (Ctrl-C). The storage is opened first: a bad URL is one line."""
     import optuna_dashboard
     from optuna.artifacts import FileSystemArtifactStore
 
-    from diagnose.loaders.storage import require_file
-    from search.storage import open_storage
-
-    require_file(storage_url)  # serving must not create an empty database
-    storage = open_storage(storage_url)
-    folder = artifact_dir or recorded_artifact_dir(storage) or resolve_artifact_dir(storage_url)
+    storage_url.require_file()  # serving must not create an empty database
+    storage = storage_url.open()
+    folder = artifact_dir or recorded_artifact_dir(storage) or storage_url.default_artifact_dir
     folder.mkdir(parents=True, exist_ok=True)
     out = out or sys.stdout
-    print(f"optuna-dashboard on {storage_url} (artifacts in {folder}): "
+    print(f"optuna-dashboard on {storage_url.url} (artifacts in {folder}): "
           f"{dashboard_url(host, port)}  (Ctrl-C stops it)", file=out, flush=True)
     optuna_dashboard.run_server(storage, host=host, port=port,
                                 artifact_store=FileSystemArtifactStore(folder))

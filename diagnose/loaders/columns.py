@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from search.errors import LogError
-from search.history import COLUMNS
+from search.record.errors import LogError
+from search.record.history import COLUMNS, LogSource
 
 # Split words, as prefixes (``val_loss``), suffixes (``loss/val``) or folder names (``validation/``).
 SPLITS: Mapping[str, str] = {
@@ -140,7 +140,7 @@ def column_order(column: str) -> tuple[int, str]:
     return (COLUMNS.index(column) if column in COLUMNS else len(COLUMNS), column)
 
 
-def scale_percent(rows: list[dict[str, float | None]], facts: dict[str, Any]) -> None:
+def scale_percent(rows: list[dict[str, float | None]], source: LogSource) -> None:
     """Accuracies logged in percent (some value above 1, none above 100) become fractions, in place."""
     columns = {c for row in rows for c in row if c.endswith("accuracy")}
     values = [v for row in rows for c in columns if (v := row.get(c)) is not None and math.isfinite(v)]
@@ -151,4 +151,4 @@ def scale_percent(rows: list[dict[str, float | None]], facts: dict[str, Any]) ->
             value = row[c]
             if value is not None:
                 row[c] = value / 100.0
-    facts["accuracy_scale"] = "percent"
+    source.accuracy_scale = "percent"

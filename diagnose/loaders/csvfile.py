@@ -1,5 +1,8 @@
 """Reading a delimited text file (a training log or a predictions file) with one-line errors.
 
+With the csv module, not pandas: ``import pandas`` alone takes about 0.5 s (0.13 s for numpy), and a
+log must be diagnosed in well under a second from process start (``bench/diagnose_speed.py``).
+
 Every loader of a CSV needs the same checks before it can look at columns: the file exists, is text,
 is not empty and has rows. They live here so that each problem is worded the same way everywhere.
 """
@@ -11,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.errors import LogError
+from search.record.errors import LogError
 
 # Cells that mean "not measured": empty (Lightning, pandas) and Keras CSVLogger's "NA" (an epoch
 # without validation, with ``validation_freq`` > 1).

@@ -8,12 +8,11 @@ Extra columns (``learning_rate``, other metrics) may sit anywhere, and logs save
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from diagnose.loaders.columns import (LEGACY_NAMES, Name, classify, column_order, index_of, preferred,
                                       require_metrics, scale_percent)
 from diagnose.loaders.csvfile import Table, parse_float, parse_int, read_table
-from search.history import History
+from search.record.history import History, LogSource
 
 WHAT = "a Keras CSVLogger log (columns epoch, loss, accuracy, val_loss, val_accuracy)"
 
@@ -44,10 +43,9 @@ def load_keras(path: Path, table: Table | None = None) -> History:
 
     used = {names[0].source for names in sources.values()}
     legacy = bool(used & LEGACY_NAMES) and not used & {"accuracy", "val_accuracy"}
-    facts: dict[str, Any] = {"source": str(path), "format": "keras_legacy" if legacy else "keras",
-             "ignored_columns": ignored}
+    source = LogSource(str(path), "keras_legacy" if legacy else "keras", ignored)
     if epoch_column is None:
-        facts["epochs_from"] = "row order (the log has no epoch column)"
-    scale_percent(rows, facts)
-    return History(rows=rows, facts=facts)
+        source.epochs_from = "row order (the log has no epoch column)"
+    scale_percent(rows, source)
+    return History(rows=rows, source=source)
 

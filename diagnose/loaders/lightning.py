@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 from diagnose.loaders.columns import (Name, classify, column_order, has_metrics, index_of, preferred,
                                       require_metrics, scale_percent)
 from diagnose.loaders.csvfile import MISSING, Table, parse_float, parse_int, read_table
-from search.history import History
+from search.record.history import History, LogSource
 
 WHAT = "a Lightning CSVLogger metrics.csv"
 
@@ -60,9 +60,8 @@ def load_lightning(path: Path, table: Table | None = None) -> History:
                 value = parse_float(cells[table.header.index(source)], table, i, source)
                 if value is not None:
                     points.append(Point(name, value, step, epoch))
-    facts: dict[str, Any] = {"source": str(path), "format": "lightning", "ignored_columns": ignored}
-    rows = epoch_rows(points, facts)
-    return History(rows=rows, facts=facts)
+    source = LogSource(str(path), "lightning", ignored)
+    return History(rows=epoch_rows(points, source), source=source)
 
 
 def looks_like_lightning(table: Table, known: dict[str, Name]) -> bool:
@@ -77,10 +76,10 @@ def looks_like_lightning(table: Table, known: dict[str, Name]) -> bool:
     return {"train"} in row_splits and {"val"} in row_splits
 
 
-def epoch_rows(points: Iterable[Point], facts: dict[str, Any]) -> list[dict[str, float | None]]:
-    """One row per epoch (1-based) from logged points; notes in ``facts`` how epochs were found."""
+def epoch_rows(points: Iterable[Point], source: LogSource) -> list[dict[str, float | None]]:
+    """One row per epoch (1-based) from logged points; notes in ``source`` how epochs were found."""
     points = list(points)
-    epochs = _epochs(points, facts)
+    epochs = _epochs(points, source)
     values: dict[int, dict[Name, list[float]]] = {}
     for point, epoch in zip(points, epochs):
         if epoch is not None and point.name.column not in ("epoch", "step"):
@@ -98,11 +97,11 @@ def epoch_rows(points: Iterable[Point], facts: dict[str, Any]) -> list[dict[str,
             split = "lr" if column == "lr" else column.split("_", 1)[0]
             row[column] = REDUCE[(split, best.variant)](values[epoch][best])
         rows.append(row)
-    scale_percent(rows, facts)
+    scale_percent(rows, source)
     return rows
 
 
-def _epochs(points: list[Point], facts: dict[str, Any]) -> list[int | None]:
+def _epochs(points: list[Point], source: LogSource) -> list[int | None]:
     """Each point's 0-based epoch: as logged; else from the epoch logged at the nearest earlier step;
     else by bucketing steps between consecutive validation steps (the k-th bucket is epoch k)."""
     known = sorted({(p.step, p.epoch) for p in points if p.step is not None and p.epoch is not None})
@@ -114,18 +113,18 @@ def _epochs(points: list[Point], facts: dict[str, Any]) -> list[int | None]:
             return known[i][1] if i >= 0 else None
 
         if any(p.epoch is None for p in points):
-            facts["epochs_from"] = "the epoch logged at each step"
+            source.epochs_from = "the epoch logged at each step"
         return [p.epoch if p.epoch is not None else at(p.step) for p in points]
     if any(p.epoch is not None for p in points):
         dropped = sum(p.epoch is None for p in points)
         if dropped:
-            facts["dropped_values"] = f"{dropped} values logged without an epoch"
+            source.dropped_values = f"{dropped} values logged without an epoch"
         return [p.epoch for p in points]
 
     stepped = [p.step for p in points if p.step is not None]
     val_steps = sorted({p.step for p in points
                         if p.step is not None and p.name.column.startswith("val_")})
     bounds = val_steps or sorted(set(stepped))
-    facts["epochs_from"] = ("steps, bucketed between validation steps" if val_steps
+    source.epochs_from = ("steps, bucketed between validation steps" if val_steps
                             else "steps (each logged step is an epoch)")
     return [bisect.bisect_left(bounds, p.step) if p.step is not None else None for p in points]

@@ -1,8 +1,8 @@
 """Per-class results from a predictions file: a CSV with ``y_true`` and ``y_pred`` columns.
 
 A training log has no per-class numbers, so the imbalance rule cannot judge it; the validation
-predictions give them. Computed with numpy: scikit-learn's import alone takes over a second and a half.
-Labels are class indices (``0..k-1``) or class names; other columns (probabilities, ids) are ignored.
+predictions give them, computed by ``search.record.measures`` as every per-class result plateau shows
+(numpy: scikit-learn's import alone takes over a second and a half). Labels are class indices (``0..k-1``) or class names; other columns (probabilities, ids) are ignored.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from diagnose.loaders.csvfile import Table, read_table
-from search.errors import LogError
-from search.history import PerClass
+from search.record.errors import LogError
+from search.record.history import PerClass
+from search.record.measures import per_class_results
 
 REQUIRED = ("y_true", "y_pred")
 WHAT = "a predictions CSV with columns y_true,y_pred (class indices or names, one row per example)"
@@ -37,30 +38,7 @@ def load_per_class(path: Path, class_names: Sequence[str] | None = None) -> PerC
                                f"both y_true and y_pred.")
     classes, codes = _encode(table, labels["y_true"] + labels["y_pred"], class_names)
     n = len(table.rows)
-    return per_class(codes[:n], codes[n:], classes)
-
-
-def per_class(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> PerClass:
-    """The per-class results of integer labels ``0..len(classes)-1`` (zero division gives 0)."""
-    k = len(classes)
-    matrix = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
-    true_positive = np.diag(matrix)
-    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
-    return PerClass(
-        classes=classes,
-        precision=_ratio(true_positive, predicted),
-        recall=_ratio(true_positive, support),
-        f1=_ratio(2 * true_positive, support + predicted),  # = 2PR / (P + R), 0 where undefined
-        support=[int(s) for s in support],
-        confusion_matrix=matrix.tolist(),
-        train_counts=None,
-        epoch=None,
-    )
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> list[float]:
-    out = np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
-    return [float(v) for v in out]
+    return per_class_results(codes[:n], codes[n:], classes)
 
 
 def _encode(table: Table, labels: list[str], class_names: Sequence[str] | None

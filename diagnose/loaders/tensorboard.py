@@ -16,8 +16,8 @@ from typing import Any, Iterator
 
 from diagnose.loaders.columns import classify, has_metrics, split_of_folder
 from diagnose.loaders.lightning import Point, epoch_rows
-from search.errors import LogError
-from search.history import History
+from search.record.errors import LogError
+from search.record.history import History, LogSource
 
 EVENT_GLOB = "events.out.tfevents.*"
 EXPECTED = ("expected tags such as epoch_loss / epoch_accuracy in train/ and validation/ folders "
@@ -95,5 +95,5 @@ def load_tensorboard(path: Path) -> History:
                  else "the event files hold no scalars: empty or corrupt?")
         raise LogError(f"{path}: no loss or accuracy scalar found in the TensorBoard events ({found}); "
                        f"{EXPECTED}.")
-    facts: dict[str, Any] = {"source": str(path), "format": "tensorboard", "ignored_columns": ignored}
-    return History(rows=epoch_rows(points, facts), facts=facts)
+    source = LogSource(str(path), "tensorboard", ignored)
+    return History(rows=epoch_rows(points, source), source=source)

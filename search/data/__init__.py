@@ -7,9 +7,7 @@ is writing one loader and adding one line to ``DATASETS``. This package imports 
 
 from __future__ import annotations
 
-import inspect
 import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -23,7 +21,8 @@ from search.data.synthetic import synthetic_gestures
 from search.data.vehicles import vehicles
 from search.data.video_folder import video_folder
 from search.data.wlasl import wlasl
-from search.errors import DataError
+from search.record.errors import DataError
+from search.signature import knobs_of
 
 
 @dataclass(frozen=True)
@@ -57,11 +56,7 @@ def _entry(kind: str) -> DatasetEntry:
 
 def knobs(kind: str) -> dict[str, tuple[type, Any]]:
     """The loader's keyword-only arguments except ``root``: {name: (type, default)}, in order."""
-    load = _entry(kind).load
-    hints = typing.get_type_hints(load)
-    return {name: (hints[name], parameter.default)
-            for name, parameter in inspect.signature(load).parameters.items()
-            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "root"}
+    return knobs_of(_entry(kind).load, skip=("root",), keyword_only=True)
 
 
 def load_dataset(kind: str, *, root: Path | None = None, **knob_values: Any) -> LabeledArrays:

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from search.errors import DataError
+from search.record.errors import DataError
 
 FORMAT = 1  # bump when the meaning of a cached array changes (sampling, resizing, layout)
 CACHE_ENV = "PLATEAU_CACHE"

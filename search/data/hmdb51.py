@@ -18,7 +18,7 @@ import numpy as np
 from search.data.labeled import TRAIN, UNUSED, VAL, LabeledArrays
 from search.data.video import check_clip_shape
 from search.data.video_folder import read_clips, scan
-from search.errors import DataError
+from search.record.errors import DataError
 
 SPLIT_FOLDER = "testTrainMulti_7030_splits"
 SPLIT_MARKS = {"0": UNUSED, "1": TRAIN, "2": VAL}  # the split files' marks -> plateau's splits

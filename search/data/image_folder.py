@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from search.data.labeled import LabeledArrays
-from search.errors import DataError
+from search.record.errors import DataError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 

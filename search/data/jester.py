@@ -20,7 +20,7 @@ import numpy as np
 from search.data.clip_cache import Clip, ClipCache
 from search.data.labeled import TRAIN, VAL, LabeledArrays
 from search.data.video import check_clip_shape, frame_files, read_frames
-from search.errors import DataError
+from search.record.errors import DataError
 
 LABELS, FRAMES = "jester-v1-labels.csv", "20bn-jester-v1"
 LISTS = {"jester-v1-train.csv": TRAIN, "jester-v1-validation.csv": VAL}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from search.data.labeled import TEST, TRAIN, VAL, LabeledArrays
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from search.data.labeled import LabeledArrays
-from search.errors import DataError
+from search.record.errors import DataError
 
 # A motion draws n clips' disk centres (n, T, 2) as (x, y) and disk radii (n, T), in frame units,
 # at the times s (T,) in [0, 1].

@@ -18,7 +18,7 @@ import numpy as np
 
 from search.data.image_folder import check_image_size, image_folder, read_image
 from search.data.labeled import LabeledArrays
-from search.errors import DataError
+from search.record.errors import DataError
 
 LAYOUT = ("put train.csv (columns image_names,emergency_or_not) and images/<image_names> there, or "
           "one folder per class: <root>/<class>/*.jpg")

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from search.data.image_folder import read_image
-from search.errors import DataError
+from search.record.errors import DataError
 
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")

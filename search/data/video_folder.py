@@ -17,7 +17,7 @@ import numpy as np
 from search.data.clip_cache import Clip, ClipCache
 from search.data.labeled import LabeledArrays
 from search.data.video import VIDEO_EXTENSIONS, check_clip_shape, decode_video
-from search.errors import DataError
+from search.record.errors import DataError
 
 SPLIT_FOLDERS = ("testTrainMulti_7030_splits", "ucfTrainTestlist")  # shipped beside the classes
 

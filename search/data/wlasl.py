@@ -22,7 +22,7 @@ import numpy as np
 from search.data.clip_cache import Clip, ClipCache
 from search.data.labeled import TEST, TRAIN, VAL, LabeledArrays
 from search.data.video import check_clip_shape, decode_video
-from search.errors import DataError
+from search.record.errors import DataError
 
 INDEX, VIDEOS = "WLASL_v0.3.json", "videos"
 SPLITS = {"train": TRAIN, "val": VAL, "test": TEST}

@@ -16,9 +16,7 @@ knobs come from its signature and its input kind is unknown (``ModelEntry.input`
 
 from __future__ import annotations
 
-import inspect
 import types
-import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -32,6 +30,7 @@ from search.models.convlstm import convlstm
 from search.models.factory import build_from_factory, factory_knobs, is_factory, load_factory
 from search.models.r2plus1d import r2plus1d
 from search.models.resnet18 import resnet18
+from search.signature import knobs_of
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,7 @@ def knobs(name: str) -> dict[str, tuple[type, Any]]:
     """
     if is_factory(name):
         return factory_knobs(name, COMMON_ARGUMENTS)
-    build = model_entry(name).build
-    hints = typing.get_type_hints(build)
-    return {param.name: (hints[param.name], param.default)
-            for param in inspect.signature(build).parameters.values()
-            if param.name not in COMMON_ARGUMENTS}
+    return knobs_of(model_entry(name).build, skip=COMMON_ARGUMENTS)
 
 
 def build_model(name: str, *, num_classes: int, in_channels: int, dropout: float,

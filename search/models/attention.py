@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from search.models.checks import check_int
+from search.models.frozen import FrozenTrunk
 from search.models.r2plus1d import (check_trunk_arguments, pretrained_trunk, trainable,
                                     trunk_channels)
 
@@ -51,11 +52,13 @@ class CrossAttention(nn.Module):
         return self.norm2(latents + self.dropout(self.mlp(latents)))
 
 
-class R2Plus1DAttention(nn.Module):
+class R2Plus1DAttention(FrozenTrunk):
     """Trunk -> tokens -> latent cross-attention -> self-attention -> mean -> dropout -> linear.
 
     Input (N, C, T, H, W); output (N, num_classes). A frozen trunk stays in eval mode.
     """
+
+    trunk_name = "trunk"
 
     def __init__(self, trunk: nn.Sequential, normalize: nn.Module, channels: int,
                  num_classes: int, dropout: float, frozen: bool, latents: int, layers: int,
@@ -73,12 +76,6 @@ class R2Plus1DAttention(nn.Module):
                                        batch_first=True) for _ in range(layers)))
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_classes)
-
-    def train(self, mode: bool = True) -> R2Plus1DAttention:
-        super().train(mode)
-        if self.frozen:
-            self.trunk.eval()
-        return self
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         features = self.trunk(self.normalize(clips))  # (N, C, T', H', W')

@@ -6,15 +6,17 @@ layers still see every frame; later blocks pool time too.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from search.models.checks import check_common, check_int
+from search.models.conv_stack import ConvStack
 
 
-def _block(in_channels: int, out_channels: int, pool: tuple[int, int, int]) -> nn.Sequential:
-    """Conv3d 3x3x3 + batch norm + ReLU + max pool. ``ceil_mode`` keeps a size-1 dimension at 1
-    instead of pooling it away, so short or tiny clips work at any depth."""
+def _block(index: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    """Conv3d 3x3x3 + batch norm + ReLU + max pool, in space only for the first block (``index``
+    0), in time too after. ``ceil_mode`` keeps a size-1 dimension at 1 instead of pooling it away,
+    so short or tiny clips work at any depth."""
+    pool = (1, 2, 2) if index == 0 else (2, 2, 2)
     return nn.Sequential(
         nn.Conv3d(in_channels, out_channels, 3, padding=1, bias=False),  # BN supplies the bias
         nn.BatchNorm3d(out_channels),
@@ -22,30 +24,13 @@ def _block(in_channels: int, out_channels: int, pool: tuple[int, int, int]) -> n
         nn.MaxPool3d(pool, ceil_mode=True))
 
 
-class C3D(nn.Module):
-    """``depth`` conv blocks whose width doubles each block, global average pool, dropout, linear.
-
-    Input (N, C, T, H, W); output logits (N, num_classes).
-    """
+class C3D(ConvStack):
+    """A ``ConvStack`` of 3D blocks. Input (N, C, T, H, W); output logits (N, num_classes)."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, depth: int = 3,
                  dropout: float = 0.0):
-        super().__init__()
-        blocks = []
-        channels = in_channels
-        for index in range(depth):
-            out_channels = width * 2 ** index
-            pool = (1, 2, 2) if index == 0 else (2, 2, 2)
-            blocks.append(_block(channels, out_channels, pool))
-            channels = out_channels
-        self.features = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool3d(1)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(channels, num_classes)
-
-    def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        features = self.pool(self.features(clips)).flatten(1)
-        return self.head(self.dropout(features))
+        super().__init__(_block, nn.AdaptiveAvgPool3d(1), num_classes=num_classes,
+                         in_channels=in_channels, width=width, depth=depth, dropout=dropout)
 
 
 def c3d(num_classes: int, *, in_channels: int = 3, dropout: float = 0.0, width: int = 16,

@@ -7,9 +7,9 @@ before the classifier, as in every model here).
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
+from search.models.conv_stack import ConvStack
 from search.models.checks import check_bool, check_common, check_int
 
 
@@ -27,29 +27,14 @@ def _block(in_channels: int, out_channels: int, batch_norm: bool,
     return nn.Sequential(*layers)
 
 
-class CNN2d(nn.Module):
-    """``depth`` conv blocks whose width doubles each block, global average pool, dropout, linear.
-
-    Input (N, C, H, W); output logits (N, num_classes).
-    """
+class CNN2d(ConvStack):
+    """A ``ConvStack`` of 2D blocks. Input (N, C, H, W); output logits (N, num_classes)."""
 
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, depth: int = 2,
                  batch_norm: bool = True, dropout: float = 0.0, block_dropout: float = 0.0):
-        super().__init__()
-        blocks = []
-        channels = in_channels
-        for index in range(depth):
-            out_channels = width * 2 ** index
-            blocks.append(_block(channels, out_channels, batch_norm, block_dropout))
-            channels = out_channels
-        self.features = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(channels, num_classes)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.pool(self.features(images)).flatten(1)
-        return self.head(self.dropout(features))
+        super().__init__(lambda _, c_in, c_out: _block(c_in, c_out, batch_norm, block_dropout),
+                         nn.AdaptiveAvgPool2d(1), num_classes=num_classes,
+                         in_channels=in_channels, width=width, depth=depth, dropout=dropout)
 
 
 def cnn2d(num_classes: int, *, in_channels: int = 3, dropout: float = 0.0, width: int = 32,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-import typing
 from typing import Any, Callable
 
 from torch import nn
 
-KNOB_TYPES = (int, float, bool, str)
+from search.signature import MissingDefault, knobs_of
+
 _MODULE = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
 _SPEC = re.compile(rf"(?P<module>{_MODULE}):(?P<attr>[A-Za-z_]\w*)")
 
@@ -66,17 +66,6 @@ def _signature(path: str, factory: Callable[..., Any]) -> inspect.Signature:
                            "(num_classes, **hparams) -> nn.Module") from None
 
 
-def _knob_type(factory: Callable[..., Any], param: inspect.Parameter) -> type | None:
-    """int, float, bool or str from the annotation (or the default's type); None if neither."""
-    try:
-        hint = typing.get_type_hints(factory).get(param.name)
-    except Exception:  # unresolvable annotations: fall back to their text
-        hint = {t.__name__: t for t in KNOB_TYPES}.get(str(param.annotation))
-    if hint is None and param.annotation is inspect.Parameter.empty:
-        hint = type(param.default)
-    return hint if hint in KNOB_TYPES else None
-
-
 def factory_knobs(path: str, skip: tuple[str, ...]) -> dict[str, tuple[type, Any]]:
     """{knob: (type, default)} of the factory ``path``, leaving out the names in ``skip``.
 
@@ -87,17 +76,10 @@ def factory_knobs(path: str, skip: tuple[str, ...]) -> dict[str, tuple[type, Any
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     if not params or params[0].kind not in positional:
         raise _error(path, "its first parameter must be num_classes, taken positionally")
-    result = {}
-    for param in params[1:]:
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in skip:
-            continue
-        if param.default is inspect.Parameter.empty:
-            raise _error(path, f"parameter {param.name!r} has no default; give every parameter "
-                               f"but num_classes a default")
-        knob_type = _knob_type(factory, param)
-        if knob_type is not None:
-            result[param.name] = (knob_type, param.default)
-    return result
+    try:
+        return knobs_of(factory, skip=(params[0].name, *skip))
+    except MissingDefault as exc:
+        raise _error(path, f"{exc}; give every parameter but num_classes a default") from None
 
 
 def build_from_factory(path: str, num_classes: int, **arguments: Any) -> nn.Module:

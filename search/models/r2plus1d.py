@@ -17,6 +17,7 @@ from torch import nn
 from torchvision.models.video.resnet import BasicBlock, Conv2Plus1D, R2Plus1dStem
 
 from search.models.checks import check_bool, check_common, check_int
+from search.models.frozen import FrozenTrunk
 
 KINETICS_FILE = ("the Kinetics-400 weights of torchvision's r2plus1d_18 "
                  "(r2plus1d_18-91a641e6.pth, from the torchvision model zoo)")
@@ -153,11 +154,13 @@ def check_trunk_arguments(model: str, num_classes: int, in_channels: int, dropou
     check_bool(model, "freeze", freeze)
 
 
-class R2Plus1D(nn.Module):
+class R2Plus1D(FrozenTrunk):
     """Trunk, global average pool, dropout, linear. Input (N, C, T, H, W); output (N, num_classes).
 
     A frozen trunk stays in eval mode, so its batch-norm statistics stay those of the weights.
     """
+
+    trunk_name = "trunk"
 
     def __init__(self, trunk: nn.Sequential, normalize: nn.Module, channels: int,
                  num_classes: int, dropout: float, frozen: bool):
@@ -168,12 +171,6 @@ class R2Plus1D(nn.Module):
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels, num_classes)
-
-    def train(self, mode: bool = True) -> R2Plus1D:
-        super().train(mode)
-        if self.frozen:
-            self.trunk.eval()
-        return self
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         features = self.pool(self.trunk(self.normalize(clips))).flatten(1)

@@ -9,6 +9,7 @@ from torch import nn
 from torchvision.models import resnet18 as torchvision_resnet18
 
 from search.models.checks import check_bool, check_common
+from search.models.frozen import FrozenTrunk
 from search.models.r2plus1d import (Normalize, check_pretrained, load_kept, read_state_dict,
                                     trainable)
 
@@ -18,11 +19,13 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ResNet18(nn.Module):
+class ResNet18(FrozenTrunk):
     """Backbone (torchvision's resnet18 without its fc), dropout, a new linear classifier.
 
     Input (N, C, H, W); output (N, num_classes). A frozen backbone stays in eval mode.
     """
+
+    trunk_name = "backbone"
 
     def __init__(self, backbone: nn.Module, normalize: nn.Module, num_classes: int, dropout: float,
                  frozen: bool):
@@ -32,12 +35,6 @@ class ResNet18(nn.Module):
         self.frozen = frozen
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(512, num_classes)
-
-    def train(self, mode: bool = True) -> ResNet18:
-        super().train(mode)
-        if self.frozen:
-            self.backbone.eval()
-        return self
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.backbone(self.normalize(images))))

@@ -1,13 +1,22 @@
-"""How the rules' results become a diagnosis: precedence, `healthy`, notes, fixes, JSON."""
+"""How the rules' results become a diagnosis: precedence, `healthy`, notes, fixes, JSON; and, once
+stored with a trial, the numbers it judged are the ones shown, and it is not computed again."""
 
 from __future__ import annotations
 
 import json
 import math
 
+import optuna
+import pytest
+
+import run_study
+from curve_cases import HEALTHY, OVERFIT, UNDERFIT, falling, history, per_class, rising
+from diagnose import diagnosis as diagnosis_module
 from diagnose.diagnosis import diagnose
 from diagnose.fixes import FIXES
-from curve_cases import HEALTHY, OVERFIT, UNDERFIT, falling, history, per_class, rising
+from diagnose.rules import RULES
+from search.record.diagnosis import Diagnosis
+from search.record.trial import TrialRecord
 
 
 def test_healthy_only_when_nothing_fired_and_the_curves_were_judged():
@@ -82,3 +91,81 @@ def test_oscillation_is_judged_against_the_loss_range_not_its_level():
     converged = list(falling(2.0, 0.06, 12)) + [0.05, 0.06, 0.045, 0.055, 0.05, 0.06]
     assert "oscillating" in [n.label for n in diagnose(history(train_loss=wobbly)).notes]
     assert "oscillating" not in [n.label for n in diagnose(history(train_loss=converged)).notes]
+
+
+# --- one number for each quantity, and a diagnosis computed once -----------------------------------
+
+def _stored(tmp_path, records: list[TrialRecord]) -> str:
+    """A real SQLite study whose trials hold ``records`` as the study runner writes them."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    study.add_trials([optuna.trial.create_trial(
+        value=r.value, params={"lr": 0.01}, user_attrs=r.user_attrs(),
+        distributions={"lr": optuna.distributions.FloatDistribution(1e-4, 1.0)}) for r in records])
+    return url
+
+
+# The last epoch would say otherwise: a gap of 0.07 (overfit's end is 0.19 from its last 3 epochs);
+# 0.19 (underfit's curves end level: a gap of 0 by their last 3 epochs).
+GAP_CASES = {
+    "overfit": dict(train_loss=falling(1.2, 0.01, 12), val_loss=[1.1, 0.8, 0.6, 0.5, 0.45, 0.45, 0.5,
+                                                                 0.55, 0.6, 0.65, 0.7, 0.75],
+                    train_accuracy=rising(0.6, 0.99, 9) + [0.99, 1.0, 0.87],
+                    val_accuracy=rising(0.6, 0.8, 6) + [0.8] * 6),
+    "underfit": dict(train_loss=falling(2.3, 1.5, 8), val_loss=falling(2.3, 1.55, 8),
+                     train_accuracy=rising(0.2, 0.6, 5) + [0.6, 0.6, 0.79],
+                     val_accuracy=rising(0.2, 0.6, 5) + [0.6, 0.6, 0.6]),
+}
+
+
+@pytest.mark.parametrize("label", GAP_CASES)
+def test_the_gap_the_dashboard_shows_is_the_one_the_rule_judged(label, tmp_path):
+    h = history(**GAP_CASES[label])
+    last_epoch_gap = h.rows[-1]["train_accuracy"] - h.rows[-1]["val_accuracy"]
+    url = _stored(tmp_path, [TrialRecord(0, "COMPLETE", 0.8, {}, h, diagnosis=diagnose(h))])
+    (trial,) = optuna.load_study(study_name="s", storage=url).trials
+    finding = next(f for f in TrialRecord.from_frozen_trial(trial).diagnosis.findings
+                   if f.label == label)
+    assert trial.user_attrs["generalization_gap"] == finding.evidence["accuracy_gap"]
+    assert abs(trial.user_attrs["generalization_gap"] - last_epoch_gap) > 0.1  # not the last epoch's
+    if label == "underfit":
+        assert trial.user_attrs["final_train_accuracy"] == finding.evidence["train_accuracy_end"]
+        assert trial.user_attrs["final_val_accuracy"] == finding.evidence["val_accuracy_end"]
+
+
+def _counting_rules(monkeypatch) -> list[str]:
+    """Make every rule note its name in the returned list each time it runs."""
+    calls: list[str] = []
+
+    def counted(name, rule):
+        return lambda curves: calls.append(name) or rule(curves)
+
+    monkeypatch.setattr(diagnosis_module, "RULES",
+                        {name: counted(name, rule) for name, rule in RULES.items()})
+    return calls
+
+
+@pytest.mark.parametrize("command", [
+    ["diagnose", "--json"], ["diagnose"], ["diagnose", "--update-dashboard"],
+    ["diagnose", "--report", "{tmp}/report.html"], ["table"], ["table", "--csv", "{tmp}/t.csv"]],
+    ids=["diagnose json", "diagnose text", "update dashboard", "report", "table", "table csv"])
+def test_a_stored_diagnosis_is_read_back_and_only_older_trials_are_diagnosed(command, tmp_path,
+                                                                            monkeypatch, capsys):
+    overfit = history(**OVERFIT["textbook: train to 1.0, validation stalls at 0.8, its loss rises"][0])
+    # Trial 0's stored diagnosis is not what the rules would say of its curves: reading it back,
+    # not recomputing it, is the only way to show "healthy". Trial 1 was stored before plateau kept
+    # diagnoses, so it is diagnosed now.
+    url = _stored(tmp_path, [
+        TrialRecord(0, "COMPLETE", 0.8, {}, overfit, diagnosis=Diagnosis(("healthy",), ())),
+        TrialRecord(1, "COMPLETE", 0.7, {}, overfit)])
+    calls = _counting_rules(monkeypatch)
+    args = [part.format(tmp=tmp_path) for part in command]
+    assert run_study.main([args[0], "--storage", url, "--study", "s", *args[1:]]) == 0
+    assert sorted(calls) == sorted(RULES)  # every rule once: for trial 1 only
+    out = capsys.readouterr().out
+    if "--json" in command:
+        assert [t["labels"] for t in json.loads(out)["trials"]] == [["healthy"], ["overfit"]]
+    elif command == ["table"]:
+        assert [line.split("|")[-2].strip() for line in out.splitlines()[2:]] == ["healthy",
+                                                                                  "overfit"]

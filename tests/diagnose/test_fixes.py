@@ -11,7 +11,8 @@ import torch
 import torchvision
 import yaml
 
-from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, Change, apply_changes
+from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, apply_changes
+from search.record.diagnosis import Change
 from search.config import load_study_config
 from search.models import MODELS, knobs
 from tiny import TINY_STUDY, Replace, deep_update

@@ -6,9 +6,9 @@ import pytest
 
 from curve_cases import DIVERGED, HEALTHY, IMBALANCED, OVERFIT, UNDERFIT, history, per_class
 from diagnose.curves import Curves
-from diagnose.findings import Finding
+from search.record.diagnosis import Finding
 from diagnose.rules import NotJudged, diverged, imbalanced, overfit, underfit
-from search.history import History
+from search.record.history import History
 
 def outcome(rule, h: History) -> str:
     result = rule(Curves(h))

@@ -1,5 +1,6 @@
 """`run_study.py table`: one row per trial, metrics at the best epoch, parameter counts split into
-CNN and attention when a model reports them; markdown, CSV and the command line."""
+CNN and attention when a model reports them, the stored diagnosis; a DataFrame written as markdown and
+CSV; the command line."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 
 import run_study
 from curve_cases import OVERFIT, UNDERFIT, history
-from diagnose.diagnosis import diagnose
-from diagnose.loaders.storage import StoredRun, load_trials
-from diagnose.table import METRICS, ablation_rows, markdown, write_csv
-from diagnose.verdict import labels_text
-from search.history import History
+import pandas
+
+from diagnose.diagnosis import diagnose, diagnosed
+from diagnose.loaders.storage import load_study
+from diagnose.table import METRICS, ablation_frame, markdown, write_csv
+from search.record.history import History
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord
 
 METRIC_NAMES = [name for name, _ in METRICS]
 
@@ -30,11 +34,18 @@ def _rows(epochs: int) -> list[dict[str, float]]:
 
 def stored(number: int, hparams: dict, *, epochs: int = 4, best_epoch: int | None = None,
            param_count: int | None = 1000, param_counts: dict | None = None,
-           state: str = "COMPLETE", rows: list | None = None) -> StoredRun:
-    facts = {"hparams": hparams, "best_epoch": best_epoch, "param_count": param_count,
-             "param_counts": param_counts if param_counts is not None else {"total": param_count}}
-    h = History(rows if rows is not None else _rows(epochs), facts=facts)
-    return StoredRun(number, state, 0.5, {}, h)
+           state: str = "COMPLETE", rows: list | None = None) -> TrialRecord:
+    h = History(rows if rows is not None else _rows(epochs))
+    return TrialRecord(number, state, 0.5, {}, h, hparams=hparams, best_epoch=best_epoch,
+                       param_count=param_count, diagnosis=diagnose(h),
+                       param_counts=param_counts if param_counts is not None
+                       else {"total": param_count})
+
+
+def ablation_rows(records) -> tuple[list[str], list[list]]:
+    """The table as (header, rows), missing values None."""
+    frame = ablation_frame(records)
+    return list(frame.columns), frame.values.tolist()
 
 
 C3D = {"architecture": "c3d", "lr": 0.01, "dropout": 0.2, "c3d.width": 4, "c3d.depth": 1}
@@ -75,7 +86,8 @@ def test_metrics_come_from_the_best_epoch(best_epoch, epoch):
 
 
 def test_a_trial_without_epochs_or_hparams_gets_empty_cells():
-    run = StoredRun(5, "FAIL", None, {}, History(facts={"stop_reason": "failed: out of memory"}))
+    run = TrialRecord(5, "FAIL", None, {}, History(), stop_reason="failed: out of memory",
+                      diagnosis=diagnose(History()))
     header, (row,) = ablation_rows([run])
     cells = _by_column(header, row)
     assert cells["trial"] == 5 and cells["state"] == "FAIL"
@@ -113,10 +125,10 @@ def test_parameter_columns_split_only_when_a_trial_reports_an_attention_part(cou
 def test_the_diagnosis_column_is_the_trials_labels():
     overfit = history(**OVERFIT["textbook: train to 1.0, validation stalls at 0.8, its loss rises"][0])
     stuck = history(**UNDERFIT["stuck near chance"][0])
-    runs = [StoredRun(i, "COMPLETE", 0.5, {}, h) for i, h in enumerate([overfit, stuck])]
+    runs = diagnosed([TrialRecord(i, "COMPLETE", 0.5, {}, h) for i, h in enumerate([overfit, stuck])])
     header, rows = ablation_rows(runs)
     assert [row[-1] for row in rows] == ["overfit", "underfit"]
-    assert [row[-1] for row in rows] == [labels_text(diagnose(r.history)) for r in runs]
+    assert [row[-1] for row in rows] == [r.diagnosis.label_text for r in runs]
 
 
 # --- markdown and CSV ----------------------------------------------------------------------------
@@ -127,27 +139,36 @@ ROWS = [[0, "COMPLETE", "c3d", 0.812345, 1_234_567, "overfit"],
         [12, "FAIL", None, 0.5, None, "not judged"]]
 
 
+FRAME = pandas.DataFrame(ROWS, columns=HEADER, dtype=object)
+
+
+def cells(line: str) -> list[str]:
+    """The cells of one markdown table line, stripped."""
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
 def test_markdown_has_a_header_a_separator_and_one_line_per_row():
-    lines = markdown(HEADER, ROWS).splitlines()
+    lines = markdown(FRAME).splitlines()
     assert len(lines) == 2 + len(ROWS)
-    assert lines[0] == "| trial | state | architecture | val acc | params | diagnosis |"
-    assert lines[1] == "|---|---|---|---|---|---|"
-    assert lines[2] == "| 0 | COMPLETE | c3d | 0.8123 | 1,234,567 | overfit |"
-    assert lines[3] == "| 1 | PRUNED | convlstm |  | 9999 | underfit, imbalanced |"
-    assert lines[4] == "| 12 | FAIL |  | 0.5000 |  | not judged |"
+    assert cells(lines[0]) == HEADER
+    assert all(set(cell) <= set(":-") and cell for cell in cells(lines[1]))
+    assert cells(lines[2]) == ["0", "COMPLETE", "c3d", "0.8123", "1,234,567", "overfit"]
+    assert cells(lines[3]) == ["1", "PRUNED", "convlstm", "", "9999", "underfit, imbalanced"]
+    assert cells(lines[4]) == ["12", "FAIL", "", "0.5000", "", "not judged"]
     assert all(line.count("|") == len(HEADER) + 1 for line in lines)
 
 
 @pytest.mark.parametrize("value, cell", [
     (10_000, "10,000"), (-25_000, "-25,000"), (9_999, "9999"), (True, "True"), (0.1, "0.1000"),
-    ("r2plus1d", "r2plus1d"), (None, "")])
+    ("r2plus1d", "r2plus1d"), (None, ""), ("007", "007")])
 def test_markdown_cells(value, cell):
-    assert markdown(["x"], [[value]]).splitlines()[2] == f"| {cell} |"
+    frame = pandas.DataFrame([[value]], columns=["x"], dtype=object)
+    assert cells(markdown(frame).splitlines()[2]) == [cell]
 
 
 def test_csv_round_trips(tmp_path):
     path = tmp_path / "table.csv"
-    write_csv(path, HEADER, ROWS)
+    write_csv(FRAME, path)
     with path.open(newline="", encoding="utf-8") as handle:
         header, *rows = list(csv.reader(handle))
     assert header == HEADER
@@ -164,14 +185,15 @@ DISTRIBUTIONS = {"architecture": optuna.distributions.CategoricalDistribution(["
 
 def _trial(number: int, hparams: dict, best_epoch: int, param_count: int,
            state: str = "COMPLETE") -> optuna.trial.FrozenTrial:
-    h = History(_rows(4), facts={"stop_reason": "completed 4 epochs", "best_epoch": best_epoch,
-                                 "param_count": param_count, "param_counts": {"total": param_count},
-                                 "hparams": hparams, "objective": "val_accuracy"})
+    record = TrialRecord(number, state, None, {}, History(_rows(4)),
+                         stop_reason="completed 4 epochs", best_epoch=best_epoch,
+                         param_count=param_count, param_counts={"total": param_count},
+                         hparams=hparams, objective="val_accuracy")
     value = _rows(4)[best_epoch - 1]["val_accuracy"]
     return optuna.trial.create_trial(
         state=optuna.trial.TrialState[state], value=value if state == "COMPLETE" else None,
         params={"architecture": hparams["architecture"]}, distributions=DISTRIBUTIONS,
-        user_attrs=h.to_user_attrs())
+        user_attrs=record.user_attrs())
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +207,7 @@ def url(tmp_path_factory) -> str:
 
 
 def test_stored_trials_make_the_same_table(url):
-    header, rows = ablation_rows(load_trials(url, "ablation"))
+    header, rows = ablation_rows(diagnosed(load_study(StorageUrl.parse(url), "ablation").records))
     assert [row[:3] for row in rows] == [[0, "COMPLETE", "c3d"], [1, "COMPLETE", "convlstm"],
                                          [2, "FAIL", "c3d"]]
     cells = _by_column(header, rows[0])
@@ -198,11 +220,11 @@ def test_table_prints_markdown(url, capsys):
     lines = out.splitlines()
     assert err == ""
     assert len(lines) == 2 + 3
-    assert lines[0].startswith("| trial | state | architecture | c3d.width | c3d.depth | "
-                               "convlstm.hidden_channels | train loss | val loss | val acc |")
-    assert lines[2].startswith("| 0 | COMPLETE | c3d | 4 | 1 |  | 0.5000 | 1.0000 | 0.2000 | 0.1000 "
-                               "| 23,456 |")
-    assert "| 812 |" in lines[3]
+    assert cells(lines[0])[:9] == ["trial", "state", "architecture", "c3d.width", "c3d.depth",
+                                   "convlstm.hidden_channels", "train loss", "val loss", "val acc"]
+    assert cells(lines[2])[:11] == ["0", "COMPLETE", "c3d", "4", "1", "", "0.5000", "1.0000",
+                                    "0.2000", "0.1000", "23,456"]
+    assert "812" in cells(lines[3])
 
 
 def test_table_writes_csv(url, tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from search.config import load_study_config
 from search.early_stopping import EarlyStopping
-from search.errors import ConfigError
+from search.record.errors import ConfigError
 from search.space import Choice, Fixed, Range
 from invalid_studies import INVALID
 from tiny import Replace
@@ -18,7 +18,7 @@ from tiny import Replace
 def test_tiny_study_loads_into_typed_config(write_study):
     config = load_study_config(write_study())
     assert config.name == "tiny"
-    assert config.storage == "sqlite:///plateau.db"
+    assert config.storage.url == "sqlite:///plateau.db" and config.storage.kind == "sqlite"
     assert config.direction == "maximize"
     assert config.data.kind == "synthetic_gestures" and config.data.input == "video"
     assert config.data.options == {"num_classes": 3, "clips_per_class": 12, "clip_length": 4,
@@ -44,7 +44,7 @@ def test_overrides_replace_file_values(write_study, tmp_path):
         "n_trials": 7, "timeout": 60.0, "max_epochs": 5, "storage": "sqlite:///x.db",
         "study_name": "other", "seed": 3, "data_root": None})
     assert (config.budget.n_trials, config.budget.timeout, config.budget.max_epochs) == (7, 60.0, 5)
-    assert (config.storage, config.name, config.seed) == ("sqlite:///x.db", "other", 3)
+    assert (config.storage.url, config.name, config.seed) == ("sqlite:///x.db", "other", 3)
     assert config.raw["budget"]["n_trials"] == 7  # what is stored with the study
 
 

@@ -10,7 +10,7 @@ import pytest
 from search.data import load_dataset
 from search.data.splits import stratified_split
 from search.device import pick_device, seed_everything
-from search.history import COLUMNS
+from search.record.history import COLUMNS
 from search.models import build_model
 from search.train import Stop, fit
 from tiny import HP
@@ -39,15 +39,16 @@ def test_a_run_records_every_column_per_epoch_and_results_at_the_best_epoch(spli
     assert all(0 <= row["val_accuracy"] <= 1 and row["samples_per_s"] > 0 for row in history.rows)
     values = history.column("val_macro_f1")
     assert result.best_value == max(values)
-    assert history.facts["best_epoch"] == values.index(max(values)) + 1
-    assert history.facts["stop_reason"] == "completed 3 epochs"
+    assert result.best_epoch == values.index(max(values)) + 1
+    assert result.stop_reason == "completed 3 epochs"
     per_class = history.per_class
-    assert per_class.epoch == history.facts["best_epoch"]
+    assert per_class.epoch == result.best_epoch
     assert per_class.train_counts == splits.train.class_counts().tolist()
     assert per_class.support == splits.val.class_counts().tolist()
     assert sum(map(sum, per_class.confusion_matrix)) == len(splits.val)
     # The test split is scored with the best epoch's weights.
-    assert set(history.facts["test"]) == {"loss", "accuracy", "macro_f1", "balanced_accuracy"}
+    assert set(result.test) == {"loss", "accuracy", "macro_f1", "balanced_accuracy"}
+    assert result.param_count == sum(result.param_counts.values()) > 0
 
 
 def test_the_same_seed_trains_the_same_run(splits):
@@ -62,7 +63,7 @@ def test_a_stop_from_on_epoch_ends_the_run_after_that_epoch(splits):
         history.rows) == 2 else None)
     assert len(result.history.rows) == 2
     assert result.stop == Stop("plateau", "flat")
-    assert result.history.facts["stop_reason"] == "flat"
+    assert result.stop_reason == "flat"
 
 
 def test_a_nan_loss_ends_the_run_as_diverged_in_that_epoch(splits):

@@ -9,26 +9,25 @@ import optuna
 import pytest
 
 from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, history
-from diagnose.dashboard.attrs import generalization_gap
 from diagnose.dashboard.figures import (FIGURE_IDS, MIN_IMPORTANCE_TRIALS, TOP_K, curves_figure,
                                         gap_figure, study_figures, top_trials)
-from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.diagnosis import diagnose
-from search.history import History
+from search.record.history import History
+from search.record.measures import generalization_gap, shown
+from search.record.trial import TrialRecord
 
 CURVES = {"overfit": OVERFIT["textbook: train to 1.0, validation stalls at 0.8, its loss rises"][0],
           "underfit": UNDERFIT["stuck near chance"][0], "healthy": HEALTHY}
 
 
 def stored_trial(number: int, state: str, value: float | None, hparams: dict, h: History,
-                 diagnosis) -> DiagnosedTrial:
-    """A diagnosed trial whose history carries ``hparams``, as a stored trial's does."""
-    h.facts["hparams"] = hparams
-    return DiagnosedTrial(number, state, value, h, diagnosis)
+                 diagnosis) -> TrialRecord:
+    """A diagnosed trial with ``hparams``, as a stored trial reads back."""
+    return TrialRecord(number, state, value, {}, h, hparams=hparams, diagnosis=diagnosis)
 
 
 def trial(number: int, value: float | None = 0.5, case: str = "healthy",
-          state: str = "COMPLETE", **hparams) -> DiagnosedTrial:
+          state: str = "COMPLETE", **hparams) -> TrialRecord:
     h = history(**CURVES[case])
     return stored_trial(number, state, value, hparams, h, diagnose(h))
 
@@ -115,7 +114,7 @@ def test_one_point_per_trial_with_both_a_gap_and_the_hyperparameter_grouped_by_d
     fig = gap_figure(trials, "dropout")
     points = _points(fig)
     assert list(points) == ["healthy", "overfit", "underfit"]
-    gaps = {t.number: generalization_gap(t.history) for t in trials[:4]}
+    gaps = {t.number: shown(generalization_gap(t.history)) for t in trials[:4]}  # as the rules
     assert points["overfit"] == [(0.1, gaps[0], "trial #0"), (0.5, gaps[2], "trial #2")]
     assert points["healthy"] == [(0.3, gaps[1], "trial #1")]
     assert points["underfit"] == [(0.2, gaps[3], "trial #3")]
@@ -171,7 +170,7 @@ def _study(n_complete: int, n_pruned: int = 0) -> optuna.Study:
     return study
 
 
-def _stored(study: optuna.Study) -> list[DiagnosedTrial]:
+def _stored(study: optuna.Study) -> list[TrialRecord]:
     cases = list(CURVES)
     return [trial(t.number, t.value, cases[t.number % len(cases)], t.state.name, **t.params)
             for t in study.trials]

@@ -11,15 +11,16 @@ import yaml
 
 from curve_cases import HEALTHY, OVERFIT, UNDERFIT, history, per_class
 from diagnose.dashboard.notes import MAX_FIXES, next_fixes, study_note, trial_note
-from diagnose.dashboard.trials import DiagnosedTrial
 from diagnose.diagnosis import diagnose
-from diagnose.findings import Diagnosis, Finding
 from diagnose.fixes import FIXES
 from search.config import load_study_config
-from search.history import History
+from search.record.diagnosis import Diagnosis, Finding
+from search.record.history import History
+from search.record.storage import StorageUrl
+from search.record.trial import TrialRecord
 from tiny import TINY_STUDY
 
-STORAGE = "sqlite:///runs/plateau.db"
+STORAGE = StorageUrl.parse("sqlite:///runs/plateau.db")
 
 
 def _overfit() -> History:
@@ -60,9 +61,8 @@ CASES = {"overfit": _overfit, "underfit": _stuck, "slow underfit": _slow,
 
 def _note(build, **facts) -> tuple[str, Diagnosis, History]:
     h = build()
-    h.facts.update(facts)
     d = diagnose(h)
-    return trial_note(7, h, d), d, h
+    return trial_note(TrialRecord(7, "COMPLETE", 0.5, {}, h, diagnosis=d, **facts)), d, h
 
 
 # --- trial notes ---------------------------------------------------------------------------------
@@ -186,9 +186,9 @@ def test_next_fixes_skip_steps_outside_the_search_space_and_repeats():
 
 # --- study notes ---------------------------------------------------------------------------------
 
-def _run(number: int, state: str, value: float | None, case: str) -> DiagnosedTrial:
+def _run(number: int, state: str, value: float | None, case: str) -> TrialRecord:
     history = CASES[case]()
-    return DiagnosedTrial(number, state, value, history, diagnose(history))
+    return TrialRecord(number, state, value, {}, history, diagnosis=diagnose(history))
 
 
 def _yaml_block(note: str) -> str | None:
@@ -238,7 +238,7 @@ def test_the_next_study_file_in_the_note_loads_and_carries_the_fixes(case, edits
     assert config.name == "tiny-next"
     assert edits(yaml.safe_load(text))
     assert config.data.kind == TINY_STUDY["data"]["kind"]
-    assert f"python run_study.py run next.yaml --storage {STORAGE}" in note.splitlines()
+    assert f"python run_study.py run next.yaml --storage {STORAGE.url}" in note.splitlines()
 
 
 def test_without_a_stored_study_file_the_note_lists_the_fixes_but_no_yaml():

@@ -14,11 +14,14 @@ from optuna_dashboard._custom_plot_data import list_graph_object_ids  # as the d
 
 import run_study
 from diagnose.dashboard.figures import FIGURE_IDS
-from diagnose.dashboard import publish
 from diagnose.dashboard.publish import history_csv
+from diagnose.diagnosis import diagnose
 from search import objective as objective_module
 from search import study as study_module
-from search.history import History
+from search.config import load_study_config
+from search.progress import Progress
+from search.record.history import History
+from search.record.trial import TrialRecord
 from tiny import SIX_TRIALS, TINY_STUDY, Replace, deep_update
 
 
@@ -43,24 +46,23 @@ def test_a_run_writes_each_trials_note_attributes_and_artifact(finished_study):
         download_artifact(artifact_store=FileSystemArtifactStore(artifacts), file_path=str(download),
                           artifact_id=meta.artifact_id)
         rows = list(csv.DictReader(download.open()))
-        history = History.from_user_attrs(trial.user_attrs)
+        history = TrialRecord.from_frozen_trial(trial).history
         assert [float(r["val_macro_f1"]) for r in rows] == history.column("val_macro_f1")
     assert optuna_dashboard.get_note(study).startswith("# Study tiny")
 
 
-def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(
-        tmp_path, monkeypatch, capsys):
-    # A study as plateau wrote it before this feature: histories, no notes, no figures.
-    monkeypatch.setattr(objective_module, "publish_trial", lambda *args, **kwargs: None)
-    monkeypatch.setattr(study_module, "publish_study", lambda *args, **kwargs: (0, 0))
+def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(tmp_path, capsys):
+    # A study as plateau wrote it before this feature: the runner without the command line's hooks
+    # stores histories, but no diagnosis, no notes, no figures.
     path = tmp_path / "old.yaml"
     path.write_text(yaml.safe_dump(json.loads(json.dumps(SIX_TRIALS))))
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    assert run_study.main(["run", str(path), "--storage", url]) == 0
+    config = load_study_config(path, {"storage": url})
+    study_module.run(config, Progress(config.budget.n_trials))
     study = optuna.load_study(study_name="old", storage=url)
     first = optuna.Trial(study, study.trials[0]._trial_id)
     assert optuna_dashboard.get_note(first) == "" and optuna_dashboard.get_note(study) == ""
-    monkeypatch.undo()
+    assert all("diagnosis" not in t.user_attrs for t in study.trials)
 
     capsys.readouterr()
     assert run_study.main(["diagnose", "--storage", url, "--study", "old",
@@ -68,7 +70,7 @@ def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(
     out = capsys.readouterr().out
     assert "dashboard: wrote the study note, 6 trial notes and" in out
     for trial in study.trials:
-        labels = publish.diagnose(History.from_user_attrs(trial.user_attrs)).labels
+        labels = diagnose(TrialRecord.from_frozen_trial(trial).history).labels
         note = optuna_dashboard.get_note(optuna.Trial(study, trial._trial_id))
         assert note.startswith(f"## Trial {trial.number}: {', '.join(labels) or 'not judged'}")
     assert optuna_dashboard.get_note(study).startswith("# Study old")

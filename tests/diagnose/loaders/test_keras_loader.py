@@ -10,7 +10,7 @@ from typing import Callable
 import pytest
 
 from diagnose.loaders.keras import load_keras
-from search.errors import LogError
+from search.record.errors import LogError
 
 EXTERNAL = Path(__file__).parents[2] / "fixtures" / "external" / "deepdiagnosis"
 KERAS_TO_PLATEAU = {"loss": "train_loss", "accuracy": "train_accuracy", "val_loss": "val_loss",
@@ -53,13 +53,14 @@ def _drop_epoch(rows: list[list[str]]) -> list[list[str]]:
 
 def test_reads_the_numbers_keras_reported(keras_run):
     history = load_keras(keras_run.csv)
-    assert history.facts["format"] == "keras" and history.facts["ignored_columns"] == []
+    assert history.source.format == "keras" and history.source.ignored_columns == []
     assert history.column("epoch") == [1, 2, 3]  # Keras' 0-based epochs, stored 1-based
     for keras_name, column in KERAS_TO_PLATEAU.items():
         assert history.column(column) == pytest.approx(keras_run.history[keras_name], rel=1e-12)
 
 
-# (case, how the real Keras 3 file is rewritten, delimiter, expected format, expected facts)
+# (case, how the real Keras 3 file is rewritten, delimiter, expected format, expected LogSource
+# fields)
 VARIANTS = [
     # Keras 3 cannot write old Keras' names: this is the Keras-3 run's file with the header renamed
     # to Keras <= 2.2's layout (epoch,acc,loss,val_acc,val_loss).
@@ -83,8 +84,8 @@ VARIANTS = [
 @pytest.mark.parametrize("case, edit, delimiter, fmt, facts", VARIANTS, ids=[v[0] for v in VARIANTS])
 def test_layout_variants_read_the_same_numbers(keras_run, tmp_path, case, edit, delimiter, fmt, facts):
     history = load_keras(_rewrite(keras_run.csv, tmp_path / "log.csv", edit, delimiter))
-    assert history.facts["format"] == fmt
-    assert facts.items() <= history.facts.items()
+    assert history.source.format == fmt
+    assert facts.items() <= vars(history.source).items()
     assert history.column("epoch") == [1, 2, 3]
     for keras_name, column in KERAS_TO_PLATEAU.items():
         assert history.column(column) == pytest.approx(keras_run.history[keras_name], rel=1e-12)
@@ -122,7 +123,7 @@ def test_deepdiagnosis_logs_without_epoch_column(name):
     assert history.column("epoch") == list(range(1, len(expected) + 1))
     for keras_name, column in KERAS_TO_PLATEAU.items():
         assert history.column(column) == [float(r[keras_name]) for r in expected]
-    assert "row order" in history.facts["epochs_from"]
+    assert "row order" in history.source.epochs_from
 
 
 def test_single_epoch_log():

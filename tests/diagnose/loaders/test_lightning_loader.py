@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from diagnose.loaders.lightning import load_lightning
-from search.errors import LogError
+from search.record.errors import LogError
 
 # plateau column -> the key of trainer.callback_metrics holding its value after the last epoch
 CALLBACK_KEYS = {"train_loss": "train_loss_epoch", "train_accuracy": "train_acc",
@@ -35,7 +35,7 @@ def _values(rows: list[dict[str, str]], column: str, epoch: int) -> list[float]:
 
 def test_real_trainer_run_gives_one_row_per_epoch(lightning_run):
     history = load_lightning(lightning_run.csv_dir / "metrics.csv")
-    assert history.facts["format"] == "lightning" and history.facts["ignored_columns"] == []
+    assert history.source.format == "lightning" and history.source.ignored_columns == []
     assert history.column("epoch") == [1, 2, 3]
     for column, key in CALLBACK_KEYS.items():
         assert history.rows[-1][column] == pytest.approx(lightning_run.last[key], rel=1e-6)
@@ -68,7 +68,7 @@ def test_plain_per_step_names_are_averaged_per_epoch(lightning_run, tmp_path):
         assert history.rows[epoch]["val_loss"] == _values(logged, "val_loss", epoch)[-1]
 
 
-# (case, metrics.csv text, expected rows, expected facts)
+# (case, metrics.csv text, expected rows, expected LogSource fields)
 LAYOUTS = [
     ("other names, learning-rate monitor, percent accuracy",
      "epoch,lr-SGD,step,train/acc,valid_loss,validation_acc\n"
@@ -100,7 +100,7 @@ def test_layouts(tmp_path, case, text, rows, facts):
     path.write_text(text)
     history = load_lightning(path)
     assert [{k: pytest.approx(v, nan_ok=True) for k, v in r.items()} for r in rows] == history.rows
-    assert facts.items() <= history.facts.items()
+    assert facts.items() <= vars(history.source).items()
 
 
 @pytest.mark.parametrize("text, words", [

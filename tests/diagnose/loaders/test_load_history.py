@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from diagnose.loaders import load_history
-from search.errors import LogError
+from search.record.errors import LogError
 
 ROOT = Path(__file__).parents[3]
 EXTERNAL = ROOT / "tests" / "fixtures" / "external" / "deepdiagnosis"
@@ -59,7 +59,7 @@ def test_format_is_detected(request, tmp_path, case, get_path, fmt, epochs):
                 ("keras_run", "lightning_run", "keras_tb_dir", "pytorch_tb_dir")}
     path = get_path(fixtures, tmp_path)
     history = load_history(path)
-    assert history.facts["format"] == fmt and history.facts["source"] == str(path)
+    assert history.source.format == fmt and history.source.path == str(path)
     assert history.column("epoch") == list(range(1, epochs + 1))
     assert history.column("val_loss")[-1] is not None
 

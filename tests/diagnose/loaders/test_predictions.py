@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from diagnose.loaders.predictions import load_per_class
-from search.errors import LogError
+from search.record.errors import LogError
 
 RNG = np.random.default_rng(0)
 NAMES = np.array(["cat", "dog", "bird", "fish"])

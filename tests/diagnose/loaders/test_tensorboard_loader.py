@@ -8,7 +8,7 @@ import pytest
 
 from diagnose.loaders.lightning import load_lightning
 from diagnose.loaders.tensorboard import load_tensorboard
-from search.errors import LogError
+from search.record.errors import LogError
 
 
 def _expected(tb_values: dict[str, tuple[float, ...]]) -> list[dict[str, float]]:
@@ -28,7 +28,7 @@ def test_epoch_step_layouts(request, tb_values, fixture, ignored):
     history = load_tensorboard(request.getfixturevalue(fixture))
     without_lr = [{k: v for k, v in r.items() if k != "lr"} for r in history.rows]
     assert without_lr == _approx(_expected(tb_values))
-    assert history.facts["format"] == "tensorboard" and history.facts["ignored_columns"] == ignored
+    assert history.source.format == "tensorboard" and history.source.ignored_columns == ignored
 
 
 def test_keras_learning_rate_tag(keras_tb_dir):
@@ -85,7 +85,7 @@ def test_global_steps_without_an_epoch_tag_are_bucketed_by_validation(tmp_path):
     assert history.column("train_loss") == pytest.approx([sum(b) / 3 for b in batch_losses])
     assert history.column("val_loss") == pytest.approx(val_loss)
     assert history.column("val_accuracy") == pytest.approx(val_acc)
-    assert history.facts["epochs_from"] == "steps, bucketed between validation steps"
+    assert history.source.epochs_from == "steps, bucketed between validation steps"
 
 
 def _junk_event_file(folder: Path) -> None:

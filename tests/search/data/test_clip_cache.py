@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from search.data.clip_cache import CACHE_ENV, FORMAT, Clip, ClipCache, default_cache_dir
-from search.errors import DataError
+from search.record.errors import DataError
 
 SHAPE = (3, 2, 8, 8)  # (channels, frames, size, size) of the caches below
 

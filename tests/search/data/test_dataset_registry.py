@@ -10,7 +10,7 @@ from PIL import Image
 
 import published_layouts
 from search.data import DATASETS, knobs, load_dataset
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 @pytest.mark.parametrize("kind, expected", [

@@ -17,7 +17,7 @@ from search.data.hmdb51 import hmdb51, read_split_file
 from search.data.labeled import TRAIN, UNUSED, VAL
 from search.data.splits import shipped_split
 from search.data.video import uniform_indices
-from search.errors import DataError
+from search.record.errors import DataError
 
 # The module, not the function of the same name that search.data re-exports over it.
 video_folder_module = importlib.import_module("search.data.video_folder")

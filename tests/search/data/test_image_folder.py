@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from search.data.image_folder import image_folder
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 def write_image(path: Path, size: tuple[int, int], colour: tuple[int, int, int]) -> None:

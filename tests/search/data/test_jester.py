@@ -17,7 +17,7 @@ from search.data.jester import jester
 from search.data.labeled import TRAIN, VAL
 from search.data.splits import shipped_split
 from search.data.video import uniform_indices
-from search.errors import DataError
+from search.record.errors import DataError
 
 # The module, not the function of the same name that search.data re-exports over it.
 jester_module = importlib.import_module("search.data.jester")

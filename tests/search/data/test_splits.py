@@ -7,7 +7,7 @@ import pytest
 
 from search.data.labeled import LabeledArrays
 from search.data.splits import stratified_split
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 def dataset(counts: list[int]) -> LabeledArrays:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from search.data.synthetic import synthetic_gestures
-from search.errors import DataError
+from search.record.errors import DataError
 
 SIZE = 32
 

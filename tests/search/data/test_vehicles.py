@@ -12,7 +12,7 @@ from PIL import Image
 import published_layouts as layouts
 from published_layouts import red_level
 from search.data.vehicles import vehicles
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 @pytest.fixture

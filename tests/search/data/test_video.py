@@ -12,7 +12,7 @@ import published_layouts as layouts
 from published_layouts import LEVEL_TOLERANCE, expected_green, green_levels, red_level
 from search.data.video import (MAX_FRAMES, check_clip_shape, decode_video, frame_files, read_frames,
                                uniform_indices)
-from search.errors import DataError
+from search.record.errors import DataError
 
 
 @pytest.mark.parametrize("available, frames, expected", [

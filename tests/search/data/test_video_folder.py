@@ -14,7 +14,7 @@ from published_layouts import LEVEL_TOLERANCE, expected_green, green_levels, red
 from search.data.clip_cache import FORMAT
 from search.data.video import uniform_indices
 from search.data.video_folder import video_folder
-from search.errors import DataError
+from search.record.errors import DataError
 
 # The module, not the function of the same name that search.data re-exports over it.
 video_folder_module = importlib.import_module("search.data.video_folder")

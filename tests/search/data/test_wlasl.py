@@ -19,7 +19,7 @@ from search.data.labeled import TEST, TRAIN, VAL
 from search.data.splits import shipped_split
 from search.data.video import uniform_indices
 from search.data.wlasl import wlasl
-from search.errors import DataError
+from search.record.errors import DataError
 
 # The module, not the function of the same name that search.data re-exports over it.
 wlasl_module = importlib.import_module("search.data.wlasl")

@@ -1,18 +1,53 @@
-"""Storage strings open the storages optuna-dashboard opens; a bad one is a one-line error."""
+"""Storage URLs: parsed once (kind, file, artifact folder), opened as optuna-dashboard opens them; a bad
+one is a one-line error."""
 
 from __future__ import annotations
 
 import sqlite3
 import uuid
+from pathlib import Path
 
 import optuna
 import pytest
 from optuna.storages import JournalStorage, RDBStorage
 
-from search.errors import StorageError
-from search.storage import describe, open_storage
+from search.record.errors import StorageError
+from search.record.storage import SERVER_ARTIFACT_DIR, StorageUrl
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def open_storage(url: str):
+    return StorageUrl.parse(url).open()
+
+
+@pytest.mark.parametrize("url, kind, file, artifacts", [
+    ("sqlite:///plateau.db", "sqlite", "plateau.db", "plateau-artifacts"),
+    ("sqlite:///runs/a.sqlite3?timeout=30", "sqlite", "runs/a.sqlite3", "runs/a-artifacts"),
+    ("sqlite:////abs/study.db", "sqlite", "/abs/study.db", "/abs/study-artifacts"),
+    ("sqlite:///:memory:", "sqlite", None, str(SERVER_ARTIFACT_DIR)),
+    ("runs/journal.log", "journal", "runs/journal.log", "runs/journal-artifacts"),
+    ("postgresql://postgres@127.0.0.1:5432/test", "rdb", None, str(SERVER_ARTIFACT_DIR)),
+    ("mysql+pymysql://root@host/db", "rdb", None, str(SERVER_ARTIFACT_DIR)),
+    ("redis://127.0.0.1:6379", "redis", None, str(SERVER_ARTIFACT_DIR)),
+    ("rediss://host:6380", "redis", None, str(SERVER_ARTIFACT_DIR)),
+], ids=["sqlite", "sqlite with options", "absolute sqlite", "in-memory sqlite", "journal file",
+        "postgresql", "mysql", "redis", "redis over tls"])
+def test_a_url_is_parsed_once_into_kind_file_and_artifact_folder(url, kind, file, artifacts):
+    parsed = StorageUrl.parse(url)
+    assert (parsed.kind, parsed.file) == (kind, None if file is None else Path(file))
+    assert parsed.default_artifact_dir == Path(artifacts)
+    assert parsed.artifact_dir("shared/artifacts") == Path("shared/artifacts")
+    assert parsed.artifact_dir() == Path(artifacts)
+    assert parsed.dashboard_command() == f"python run_study.py dashboard --storage {url}"
+
+
+def test_a_reader_refuses_a_missing_file_and_does_not_create_it(tmp_path):
+    for url in (f"sqlite:///{tmp_path / 'missing.db'}", str(tmp_path / "missing.log")):
+        with pytest.raises(StorageError, match="does not exist"):
+            StorageUrl.parse(url).require_file()
+    assert list(tmp_path.iterdir()) == []
+    StorageUrl.parse("postgresql://postgres@127.0.0.1:5432/test").require_file()  # no file: fine
 
 
 def test_sqlite_url_opens_an_rdb_storage_file(tmp_path):
@@ -21,7 +56,7 @@ def test_sqlite_url_opens_an_rdb_storage_file(tmp_path):
     optuna.create_study(storage=storage, study_name="s")
     assert sqlite3.connect(tmp_path / "a.db").execute("select study_name from studies").fetchall() \
         == [("s",)]
-    assert str(tmp_path / "a.db") in describe(f"sqlite:///{tmp_path / 'a.db'}")
+    assert str(tmp_path / "a.db") in StorageUrl.parse(f"sqlite:///{tmp_path / 'a.db'}").describe()
 
 
 def test_plain_path_is_a_journal_file(tmp_path):

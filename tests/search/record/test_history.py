@@ -1,4 +1,5 @@
-"""The history's stored form: plain JSON that round-trips, NaN and infinities included."""
+"""The history's stored form (plain JSON that round-trips, NaN and infinities included) and its
+DataFrame form."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from search.history import COLUMNS, History, PerClass, decode_float, encode_float, objective_column
+from search.record.history import COLUMNS, History, PerClass, decode_float, encode_float, objective_column
 
 
 @pytest.mark.parametrize("value, encoded", [
@@ -31,19 +32,18 @@ def make_history() -> History:
     per_class = PerClass(classes=["a", "b"], precision=[1.0, 0.5], recall=[0.5, 1.0],
                          f1=[0.67, 0.67], support=[2, 1], confusion_matrix=[[1, 1], [0, 1]],
                          train_counts=[8, 4], epoch=1)
-    return History(rows, per_class, {"stop_reason": "diverged at epoch 2", "param_count": 10})
+    return History(rows, per_class)
 
 
-def test_user_attrs_round_trip_through_strict_json():
+def test_rows_round_trip_through_strict_json():
     history = make_history()
-    attrs = history.to_user_attrs()
-    text = json.dumps(attrs, allow_nan=False)  # raises if a NaN slipped through as a float
-    back = History.from_user_attrs(json.loads(text))
-    assert back.rows[0] == history.rows[0]
-    assert math.isnan(back.rows[1]["train_loss"]) and "val_loss" not in back.rows[1]
-    assert back.rows[1]["custom"] == 7.0
-    assert back.per_class == history.per_class
-    assert back.facts == {"stop_reason": "diverged at epoch 2", "param_count": 10}
+    text = json.dumps(history.rows_to_json(), allow_nan=False)  # raises if a NaN slipped through
+    back = History.rows_from_json(json.loads(text))
+    assert back[0] == history.rows[0]
+    assert math.isnan(back[1]["train_loss"]) and "val_loss" not in back[1]
+    assert back[1]["custom"] == 7.0
+    per_class = json.loads(json.dumps(history.per_class.to_json(), allow_nan=False))
+    assert PerClass.from_json(per_class) == history.per_class
 
 
 def test_stored_columns_follow_the_documented_order_then_extras():
@@ -59,11 +59,26 @@ def test_column_reads_one_metric_with_gaps():
     assert make_history().column("val_loss") == [1.9, None]
 
 
-def test_reading_a_trial_plateau_did_not_write_says_so():
-    with pytest.raises(ValueError, match="no 'history' user attribute"):
-        History.from_user_attrs({"foo": 1})
+def test_a_history_of_another_format_is_refused():
     with pytest.raises(ValueError, match="format 99 is not supported"):
-        History.from_user_attrs({"history": {"format": 99, "columns": [], "rows": []}})
+        History.rows_from_json({"format": 99, "columns": [], "rows": []})
+
+
+def test_a_frame_has_one_row_per_epoch_and_the_stored_columns():
+    history = make_history()
+    frame = history.to_frame()
+    assert list(frame.columns) == history.columns() == history.rows_to_json()["columns"]
+    assert len(frame) == 2 and frame["val_loss"].isna().tolist() == [False, True]
+    assert frame.loc[0, "val_accuracy"] == 0.3
+
+
+def test_a_frame_converts_back_to_the_rows_without_missing_cells():
+    history = History([{"epoch": 1, "train_loss": 2.0, "val_loss": 1.9},
+                       {"epoch": 2, "train_loss": 1.5}])
+    back = History.from_frame(history.to_frame(), history.per_class)
+    assert back.rows == history.rows
+    assert type(back.rows[0]["epoch"]) is int
+    assert History.from_frame(History().to_frame()).rows == []
 
 
 @pytest.mark.parametrize("stored, column", [

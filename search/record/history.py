@@ -2,19 +2,24 @@
 
 This is the one structure that flows through plateau. The training loop writes it, log readers build it
 from Keras / Lightning / TensorBoard files, and diagnosis, reports and the dashboard only read it. It
-imports neither torch nor Optuna, so reading a history is fast.
+imports neither torch nor Optuna, so reading a history is fast; pandas is imported only by
+``to_frame``/``from_frame`` (``import pandas`` alone costs about half a second, more than diagnosing a
+log), never on the way from a log file to its diagnosis.
 
-Stored with each Optuna trial as user attributes (see ``to_user_attrs``; the README documents the
-format). Values must be plain JSON: Optuna's storages reject numpy scalars, and non-finite floats are
-written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (as in protobuf's JSON mapping),
-because ``NaN`` is not valid JSON for most readers and a diverged run's NaN loss is evidence we keep.
+Stored with each Optuna trial (``search.record.trial``) in the compact form of ``rows_to_json``. Values
+must be plain JSON: Optuna's storages reject numpy scalars, and non-finite floats are written as the
+strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (as in protobuf's JSON mapping), because ``NaN``
+is not valid JSON for most readers and a diverged run's NaN loss is evidence we keep.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+if TYPE_CHECKING:
+    import pandas
 
 HISTORY_FORMAT = 1  # bump when the stored layout changes; readers check it
 
@@ -58,6 +63,7 @@ def objective_column(metric_name: str | None) -> str | None:
     if metric_name in OBJECTIVE_NAMES:
         return metric_name
     return next((c for c, name in OBJECTIVE_NAMES.items() if name == metric_name), None)
+
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -105,22 +111,38 @@ class PerClass:
 
 
 @dataclass
+class LogSource:
+    """Where a loader read a history, and how; shown with its diagnosis. Loaders fill it as they read."""
+
+    path: str  # the log file or folder (or "storage URL, study, trial N")
+    format: str  # keras, keras_legacy, lightning, tensorboard, optuna
+    ignored_columns: list[str] = field(default_factory=list)  # metrics plateau has no column for
+    epochs_from: str | None = None  # how epochs were told apart when the log does not say
+    accuracy_scale: str | None = None  # "percent" when accuracies were logged in percent
+    dropped_values: str | None = None  # values that could not be placed in an epoch
+
+
+@dataclass
 class History:
-    """Epoch rows (dicts keyed by ``COLUMNS``; a missing metric is absent or None) plus run facts."""
+    """Epoch rows (dicts keyed by ``COLUMNS``; a missing metric is absent or None) and the final
+    per-class results; ``source`` says which log it was read from (None: plateau's own training)."""
 
     rows: list[dict[str, float | None]] = field(default_factory=list)
     per_class: PerClass | None = None
-    # Facts about the run that are not per-epoch: objective, direction, param_count, stop_reason, ...
-    facts: dict[str, Any] = field(default_factory=dict)
+    source: LogSource | None = None
 
     def column(self, name: str) -> list[float | None]:
         """One metric over epochs (None where an epoch lacks it)."""
         return [row.get(name) for row in self.rows]
 
+    def columns(self) -> list[str]:
+        """The columns any row has: ``COLUMNS`` order first, then others alphabetically."""
+        present = {c for row in self.rows for c in row}
+        return [c for c in COLUMNS if c in present] + sorted(present - set(COLUMNS))
+
     def rows_to_json(self) -> dict[str, Any]:
         """The epoch rows in the compact stored form: ``{"format", "columns", "rows"}``."""
-        columns = [c for c in COLUMNS if any(c in row for row in self.rows)]
-        columns += sorted({c for row in self.rows for c in row} - set(columns))
+        columns = self.columns()
         return {
             "format": HISTORY_FORMAT,
             "columns": columns,
@@ -135,28 +157,28 @@ class History:
                 f"format {HISTORY_FORMAT}"
             )
         columns: Sequence[str] = data["columns"]
+        # Most values are floats already; only the rest go through decode_float (a thousand-trial
+        # study holds hundreds of thousands of values).
         return [
-            {c: decode_float(v) for c, v in zip(columns, values) if v is not None}
+            {c: v if type(v) is float else decode_float(v)
+             for c, v in zip(columns, values) if v is not None}
             for values in data["rows"]
         ]
 
-    def to_user_attrs(self) -> dict[str, Any]:
-        """The trial user attributes that store this history (all plain JSON)."""
-        attrs: dict[str, Any] = {"history": self.rows_to_json()}
-        if self.per_class is not None:
-            attrs["per_class"] = self.per_class.to_json()
-        attrs.update(self.facts)
-        return attrs
+    def to_frame(self) -> pandas.DataFrame:
+        """The epoch rows as a DataFrame, one row per epoch (NaN where an epoch lacks a value)."""
+        import pandas
+
+        return pandas.DataFrame(self.rows, columns=self.columns(), dtype=float)
 
     @classmethod
-    def from_user_attrs(cls, attrs: Mapping[str, Any]) -> History:
-        """Rebuild a history from a trial's user attributes (as written by ``to_user_attrs``)."""
-        if "history" not in attrs:
-            raise ValueError("the trial has no 'history' user attribute: it was not run by plateau")
-        per_class = attrs.get("per_class")
-        facts = {k: v for k, v in attrs.items() if k not in ("history", "per_class")}
-        return cls(
-            rows=cls.rows_from_json(attrs["history"]),
-            per_class=PerClass.from_json(per_class) if per_class is not None else None,
-            facts=facts,
-        )
+    def from_frame(cls, frame: pandas.DataFrame, per_class: PerClass | None = None) -> History:
+        """Inverse of ``to_frame``. Empty (NaN) cells are left out of the rows: a DataFrame cannot
+        tell a logged NaN from a missing value, so the stored form stays JSON and frames are for
+        tables and plots."""
+        rows = [{c: float(v) for c, v in record.items() if v == v}
+                for record in frame.to_dict("records")]
+        for row in rows:
+            if "epoch" in row:
+                row["epoch"] = int(row["epoch"])
+        return cls(rows, per_class)

@@ -1,0 +1,117 @@
+"""What a diagnosis says, as data: labels, and for each the evidence behind it and the fixes to try.
+
+``diagnose/`` computes a ``Diagnosis`` from a ``History`` (its rules and fix table live there); a
+trial stores it once, as it ends (``search.record.trial``), and every reader renders the stored one.
+Plain data with a JSON form, so that it survives the storage unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+DIAGNOSIS_FORMAT = 1  # bump when the stored layout changes; an older stored diagnosis is recomputed
+
+# The labels a run can get. `healthy` only alone; `diverged` takes precedence over `underfit`.
+LABELS = ("overfit", "underfit", "imbalanced", "diverged", "healthy")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit of a study file: ``op`` is "set", "include" or "scale"; ``key`` a dotted path."""
+
+    op: str
+    key: str
+    value: Any
+
+    def text(self) -> str:
+        if self.op == "set":
+            return f"{self.key}: {_spec_text(self.value)}"
+        if self.op == "include":
+            return f"{self.key}: also try {', '.join(map(str, self.value))}"
+        return f"{self.key}: x{self.value:g}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "key": self.key, "value": self.value}
+
+
+def _spec_text(value: Any) -> str:
+    if isinstance(value, dict) and "low" in value:
+        scale = " (log scale)" if value.get("log") else ""
+        return f"search [{value['low']:g}, {value['high']:g}]{scale}"
+    if isinstance(value, dict) and "choices" in value:
+        return f"choose from [{', '.join(map(str, value['choices']))}]"
+    return f"set to {value}"
+
+
+@dataclass(frozen=True)
+class Fix:
+    name: str
+    reason: str  # one line: why it helps, with its source
+    changes: tuple[Change, ...] = ()  # empty: a step outside the search space (stated in `reason`)
+
+    def text(self) -> str:
+        return "; ".join(change.text() for change in self.changes) or "(outside the search space)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "reason": self.reason, "change": self.text(),
+                "changes": [change.to_json() for change in self.changes]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fix:
+        return cls(data["name"], data["reason"],
+                   tuple(Change(c["op"], c["key"], c["value"]) for c in data["changes"]))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired: a label (or, for a secondary note, the note's name) and why."""
+
+    label: str
+    confidence: float  # 0..1: how far past its threshold the evidence is
+    summary: str  # one sentence for people, with the numbers
+    evidence: dict[str, Any]  # measured quantities and the thresholds they were compared with
+    fixes: tuple[Fix, ...] = ()  # ordered: try the first one first
+    epochs: tuple[int, ...] = ()  # the epochs the evidence points at (marked on the report's curves)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "confidence": self.confidence,
+                "summary": self.summary, "evidence": self.evidence,
+                "epochs": list(self.epochs), "fixes": [fix.to_json() for fix in self.fixes]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(data["label"], data["confidence"], data["summary"], dict(data["evidence"]),
+                   tuple(Fix.from_json(f) for f in data["fixes"]), tuple(data["epochs"]))
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    labels: tuple[str, ...]  # a subset of LABELS; empty when nothing could be judged
+    findings: tuple[Finding, ...]  # one per label except healthy, in the order of `labels`
+    notes: tuple[Finding, ...] = ()  # secondary findings (train longer, lower the lr, ...)
+    not_judged: dict[str, str] = field(default_factory=dict)  # rule -> why it could not be judged
+
+    @property
+    def label_text(self) -> str:
+        """The labels as one string ("overfit, imbalanced"), or "not judged"."""
+        return ", ".join(self.labels) if self.labels else "not judged"
+
+    def because(self) -> str:
+        """The first finding's summary, or why the run could not be judged ("" when healthy)."""
+        if self.findings:
+            return self.findings[0].summary
+        if not self.labels:
+            return self.not_judged.get("overfit") or next(iter(self.not_judged.values()), "")
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"labels": list(self.labels),
+                "findings": [f.to_json() for f in self.findings],
+                "notes": [n.to_json() for n in self.notes],
+                "not_judged": dict(self.not_judged)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Diagnosis:
+        return cls(tuple(data["labels"]), tuple(Finding.from_json(f) for f in data["findings"]),
+                   tuple(Finding.from_json(n) for n in data["notes"]), dict(data["not_judged"]))

@@ -1,0 +1,117 @@
+"""An Optuna storage URL, parsed once: what kind of storage, which file, where its artifacts go.
+
+The strings a user types, read as optuna-dashboard reads them:
+
+- ``sqlite:///plateau.db``: an SQLite file; ``postgresql://user@host/db``, ``mysql+pymysql://...``:
+  a database server (Optuna's ``RDBStorage``);
+- ``redis://host:6379``: a journal storage in Redis;
+- any other path: a journal file (``JournalFileBackend``), the storage Optuna recommends for several
+  processes on one machine or a network file system.
+
+Each trial's history CSV goes to Optuna's file artifact store: next to an SQLite or journal file by
+default (``plateau.db`` -> ``plateau-artifacts/``, so that ``optuna-dashboard sqlite:///plateau.db
+--artifact-dir plateau-artifacts`` finds it), else ``./plateau-artifacts`` or a folder all machines
+share. Optuna is imported only by ``open``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from search.record.errors import StorageError
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+SQLITE_PREFIX = "sqlite:///"
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+SQLITE_HEADER = b"SQLite format 3\x00"
+SERVER_ARTIFACT_DIR = Path("plateau-artifacts")  # a server storage has no file to sit beside
+
+
+@dataclass(frozen=True)
+class StorageUrl:
+    url: str
+    kind: str  # "sqlite", "journal" (a file), "redis", or "rdb" (a database server)
+    file: Path | None  # the SQLite or journal file; None for servers and in-memory SQLite
+
+    @classmethod
+    def parse(cls, url: str) -> StorageUrl:
+        if url.startswith(SQLITE_PREFIX):
+            path = url.removeprefix(SQLITE_PREFIX).split("?")[0]
+            return cls(url, "sqlite", Path(path) if path not in ("", ":memory:") else None)
+        if url.startswith(("redis://", "rediss://")):
+            return cls(url, "redis", None)
+        if "://" not in url:
+            return cls(url, "journal", Path(url))
+        return cls(url, "rdb", None)
+
+    @property
+    def default_artifact_dir(self) -> Path:
+        if self.file is not None:
+            return self.file.with_name(f"{self.file.stem}-artifacts")
+        return SERVER_ARTIFACT_DIR
+
+    def artifact_dir(self, given: Path | str | None = None) -> Path:
+        """``given`` if set, else the default for this storage."""
+        return Path(given).expanduser() if given is not None else self.default_artifact_dir
+
+    def describe(self) -> str:
+        """Where the storage is, for people (an SQLite URL's file as an absolute path)."""
+        if self.kind == "sqlite" and self.file is not None:
+            return f"{self.url} (file {self.file.resolve()})"
+        return self.url
+
+    def dashboard_command(self) -> str:
+        return f"python run_study.py dashboard --storage {self.url}"
+
+    def require_file(self) -> None:
+        """A reader must not create the storage it was asked to read (opening SQLite or a journal
+        file would create an empty one)."""
+        if self.file is not None and not self.file.exists():
+            raise StorageError(f"storage '{self.url}': file '{self.file}' does not exist; give the "
+                               f"storage the study was run with (e.g. sqlite:///plateau.db).")
+
+    def open(self) -> BaseStorage:
+        """The Optuna storage; anything wrong is a one-line ``StorageError``."""
+        import optuna
+        import sqlalchemy.exc
+        from optuna.storages import JournalStorage, RDBStorage
+        from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
+
+        try:
+            if self.kind == "redis":
+                with warnings.catch_warnings():  # "experimental" since Optuna 3.1; documented
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return JournalStorage(JournalRedisBackend(self.url))
+            if self.kind == "journal":
+                return JournalStorage(JournalFileBackend(self._journal_path()))
+            return RDBStorage(self.url)
+        except StorageError:
+            raise
+        except ImportError as exc:  # Optuna wraps the missing database driver's ModuleNotFoundError
+            missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
+            raise StorageError(f"storage '{self.url}' needs the Python module '{missing}' (its "
+                               f"database driver), which is not installed; install the package "
+                               f"that provides it.") from None
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0].rstrip(".")
+            raise StorageError(f"cannot open storage '{self.url}': {reason}. Give an Optuna storage "
+                               f"URL such as sqlite:///plateau.db or postgresql://user@host/db."
+                               ) from None
+
+    def _journal_path(self) -> str:
+        path = Path(self.url)
+        is_sqlite_file = False
+        if path.is_file():
+            with path.open("rb") as f:
+                is_sqlite_file = f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+        if path.suffix in SQLITE_SUFFIXES or is_sqlite_file:
+            raise StorageError(f"storage '{self.url}' looks like an SQLite file; write it as an URL: "
+                               f"sqlite:///{self.url}")
+        if not path.parent.is_dir():
+            raise StorageError(f"storage '{self.url}': folder '{path.parent}' does not exist.")
+        return str(path)
