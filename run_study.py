@@ -19,11 +19,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from search.overrides import OVERRIDES, flag
 from search.record.errors import PlateauError
 from search.record.storage import StorageUrl
+
+if TYPE_CHECKING:
+    from search.config import StudyConfig
+    from search.study import Hooks
 
 DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "demo.yaml"
 
@@ -132,10 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def diagnosing_hooks(config):
-    """Hooks for a study run: each trial is diagnosed as it ends (the diagnosis is stored with it)
-    and published for optuna-dashboard (its note and history CSV); at the end, the study note and
-    figures."""
+def diagnosing_hooks(config: StudyConfig) -> Hooks:
+    """Where the command line joins the two sides: each trial is diagnosed as it ends (the diagnosis
+    is stored with its record) and published for optuna-dashboard (its note and history CSV); when
+    the run ends, the study note and figures."""
     import dataclasses
 
     from diagnose.dashboard.publish import publish_study, publish_trial
@@ -169,8 +173,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         raise UsageError("--update-dashboard writes the whole study's notes and figures; leave out "
                          "--trial")
     return command.run_study(StorageUrl.parse(args.storage), args.study, args.trial, args.json,
-                             args.report,
-                             update_dashboard=args.update_dashboard)
+                             args.report, update_dashboard=args.update_dashboard)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -7,9 +7,10 @@ Each figure is printed beside its baseline, measured in the same run:
   epochs stored as ``run_study.py run`` stores them (each with its diagnosis), against Optuna's own
   ``load_study(...).get_trials()`` on the same storage in a fresh process, and against the same trials
   stored without their diagnosis (as plateau stored them before it kept diagnoses), which are
-  diagnosed again on every read.
+  diagnosed again on every read; with ``--against CHECKOUT``, also against an older plateau checkout
+  reading those. The study commands run in turns, and each figure is a median.
 
-    python bench/diagnose_speed.py [--trials 1000] [--repeats 5]
+    python bench/diagnose_speed.py [--trials 1000] [--repeats 5] [--against /tmp/old]
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ LOG = ROOT / "tests" / "fixtures" / "external" / "deepdiagnosis" / "mnist_double
 
 def wall(command: list[str], repeats: int) -> float:
     """Median wall time of a command, in seconds."""
-    times = []
+    return statistics.median(interleaved({"": (command, ROOT)}, repeats)[""])
+
+
+def interleaved(commands: dict[str, tuple[list[str], Path]], repeats: int) -> dict[str, list[float]]:
+    """Wall times of each (command, working folder), run in turns so that a noisy machine's drift
+    hits all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeats):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, (command, cwd) in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - started)
+    return times
 
 
 def record(number: int, epochs: int = 20) -> TrialRecord:
@@ -77,6 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time another plateau checkout (one from before trials stored "
+                             "their diagnosis, e.g. git worktree add /tmp/old d723a07) on the same "
+                             "trials stored without diagnoses, in turns with this one")
     args = parser.parse_args()
     python = sys.executable
 
@@ -94,15 +106,25 @@ def main() -> None:
         build_study(url, "speed", args.trials, stored_diagnosis=True)
         build_study(url, "legacy", args.trials, stored_diagnosis=False)
         print(f"(built two {args.trials}-trial studies in {time.perf_counter() - started:.0f} s)")
-        optuna_only = wall([python, "-c", "import optuna; optuna.load_study(study_name='speed', "
-                            f"storage='{url}').get_trials(deepcopy=False)"], args.repeats)
-        study, legacy = ([python, "run_study.py", "diagnose", "--storage", url, "--study", name,
-                          "--json"] for name in ("speed", "legacy"))
-        study, legacy = wall(study, args.repeats), wall(legacy, args.repeats)
+        diagnose = [python, "run_study.py", "diagnose", "--storage", url, "--json", "--study"]
+        commands = {
+            "optuna": ([python, "-c", "import optuna; optuna.load_study(study_name='speed', "
+                        f"storage='{url}').get_trials(deepcopy=False)"], ROOT),
+            "plateau": ([*diagnose, "speed"], ROOT),
+            "legacy": ([*diagnose, "legacy"], ROOT),
+        }
+        if args.against is not None:  # an older plateau, on the trials as it stored them
+            commands["against"] = ([*diagnose, "legacy"], args.against)
+        times = {name: statistics.median(t) for name, t in
+                 interleaved(commands, args.repeats).items()}
+    study = times["plateau"]
     print(f"{args.trials}-trial study, process start to answer: {study:.2f} s "
-          f"(Optuna alone loading its trials: {optuna_only:.2f} s, ratio {study / optuna_only:.2f}; "
-          f"the same trials without stored diagnoses, diagnosed again: {legacy:.2f} s, ratio "
-          f"{study / legacy:.2f})")
+          f"(Optuna alone loading its trials: {times['optuna']:.2f} s, ratio "
+          f"{study / times['optuna']:.2f}; the same trials without stored diagnoses, diagnosed "
+          f"again: {times['legacy']:.2f} s, ratio {study / times['legacy']:.2f})")
+    if "against" in times:
+        print(f"  plateau in {args.against}, on the trials without stored diagnoses: "
+              f"{times['against']:.2f} s; this one / that one: {study / times['against']:.2f}")
 
 
 if __name__ == "__main__":

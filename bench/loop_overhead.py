@@ -4,8 +4,9 @@ Both train the same model (same initial weights) on the same data with the same 
 epochs, and both score the validation split after every epoch, as any real loop does. plateau's side is
 a real one-trial Optuna study in an SQLite storage, so it pays for everything a trial does: the
 metrics, the history written to the storage each epoch, ``trial.report`` and the pruner, the progress
-lines, and at the end the diagnosis, the dashboard note and the history CSV artifact. Runs alternate (bare, loop, bare, loop, ...) so that drift of a noisy machine hits both;
-the figure is the ratio of the medians.
+lines, and at the end the diagnosis, the dashboard note and the history CSV artifact. Runs alternate
+(bare, loop, bare, loop, ...) so that drift of a noisy machine hits both; the figure is the ratio of
+the medians.
 
     python bench/loop_overhead.py [--repeats 5] [--epochs 5] [--device cuda] [--frame-size 64 ...]
 

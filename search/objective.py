@@ -65,10 +65,10 @@ class Objective:
                          device=self.device, objective=config.objective, maximize=self.maximize,
                          seed=seed, on_epoch=lambda history: self.on_epoch(trial, history))
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
-            self.end(trial, self.failed(trial, hp, exc))
+            self.end(trial, self.unfinished(trial, hp, exc))
             raise
-        except KeyboardInterrupt:  # Optuna marks it FAIL and stops the study
-            trial.set_user_attr("stop_reason", "interrupted (Ctrl-C)")
+        except KeyboardInterrupt:  # Optuna marks it FAIL and stops the study; no hook: stop now
+            write(trial, self.unfinished(trial, hp).user_attrs())
             raise
 
         self.end(trial, self.finished(trial, hp, result))
@@ -91,14 +91,18 @@ class Objective:
             param_counts=result.param_counts, class_counts=self.class_counts,
             device=self.device.describe(), test=result.test)
 
-    def failed(self, trial: optuna.Trial, hp: Hyperparams, exc: Exception) -> TrialRecord:
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    def unfinished(self, trial: optuna.Trial, hp: Hyperparams,
+                   exc: Exception | None = None) -> TrialRecord:
+        """The record of a trial that raised ``exc``, or was interrupted (Ctrl-C) when it is None:
+        the epochs it ran."""
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0] if exc is not None else None
         return TrialRecord(
             number=trial.number, state="RUNNING", value=None, params=trial.params,
             history=self.history, hparams=hp.to_json(), objective=self.config.objective,
-            direction=self.config.direction, stop_reason=f"failed: {message}",
+            direction=self.config.direction,
+            stop_reason=f"failed: {message}" if exc is not None else "interrupted (Ctrl-C)",
             class_counts=self.class_counts, device=self.device.describe(), error=message,
-            traceback=traceback.format_exc())
+            traceback=traceback.format_exc() if exc is not None else None)
 
     def on_epoch(self, trial: optuna.Trial, history: History) -> Stop | None:
         """Store the history so far, report the objective, and decide whether to stop."""

@@ -12,6 +12,8 @@ from typing import Any, Mapping, TextIO
 import optuna
 from tqdm import tqdm
 
+from search.record.trial import TrialRecord
+
 # The metrics shown per epoch, in this order, when a row has them.
 SHOWN = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
@@ -61,7 +63,7 @@ class Progress:
 
     def summary(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> str:
         value = "" if trial.value is None else f" {format_value(trial.value)}"
-        reason = trial.user_attrs.get("stop_reason", "")
+        reason = TrialRecord.from_frozen_trial(trial).stop_reason or ""
         try:
             best = study.best_trial
             best_text = f"best so far {format_value(best.value)} (#{best.number})"

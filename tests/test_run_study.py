@@ -235,3 +235,30 @@ def test_a_study_stored_with_the_column_as_metric_name_is_continued(write_study,
                sqlite_url) == 0
     study = optuna.load_study(study_name="tiny", storage=sqlite_url)
     assert study.metric_names == ["val macro-F1"] and len(study.trials) == 1
+
+
+def test_ctrl_c_keeps_the_interrupted_trials_epochs_and_exits_130(write_study, sqlite_url,
+                                                                  monkeypatch, capsys):
+    import search.objective
+
+    real_fit = search.objective.fit
+
+    def interrupted_after_one_epoch_on_trial_one(*args, **kwargs):
+        if kwargs["seed"] != 1:
+            return real_fit(*args, **kwargs)
+        on_epoch = kwargs["on_epoch"]
+
+        def then_interrupt(history):
+            on_epoch(history)
+            raise KeyboardInterrupt
+
+        return real_fit(*args, **{**kwargs, "on_epoch": then_interrupt})
+
+    monkeypatch.setattr(search.objective, "fit", interrupted_after_one_epoch_on_trial_one)
+    assert run(write_study(), "--storage", sqlite_url) == 130
+    assert "finished trials are kept in the storage" in capsys.readouterr().err
+    first, second = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert (first.state.name, second.state.name) == ("COMPLETE", "FAIL")
+    record = TrialRecord.from_frozen_trial(second)
+    assert record.stop_reason == "interrupted (Ctrl-C)" and record.epochs_run == 1
+    assert record.diagnosis is None and record.error is None  # diagnosed when read, like older ones

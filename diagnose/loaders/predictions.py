@@ -2,7 +2,8 @@
 
 A training log has no per-class numbers, so the imbalance rule cannot judge it; the validation
 predictions give them, computed by ``search.record.measures`` as every per-class result plateau shows
-(numpy: scikit-learn's import alone takes over a second and a half). Labels are class indices (``0..k-1``) or class names; other columns (probabilities, ids) are ignored.
+(numpy: scikit-learn's import alone takes over a second and a half). Labels are class indices
+(``0..k-1``) or class names; other columns (probabilities, ids) are ignored.
 """
 
 from __future__ import annotations

@@ -101,7 +101,7 @@ class TrialRecord:
         value = values[0] if values is not None and len(values) == 1 else None
         common = {"number": trial.number, "state": trial.state.name, "params": dict(trial.params),
                   "value": value if value is not None and math.isfinite(value) else None,
-                  "trial_id": trial._trial_id}
+                  "trial_id": trial._trial_id}  # private in Optuna; optuna-dashboard reads it too
         attrs = trial.user_attrs
         if "history" not in attrs:
             return cls(**common, **_from_intermediate_values(trial, metric))
@@ -132,7 +132,8 @@ def ranked(records: list[TrialRecord], maximize: bool) -> list[TrialRecord]:
 
 def metric_column(metric_names: list[str] | None) -> str | None:
     """The history column a single-objective study optimises, if it is one: plateau's name for it
-    ("val macro-F1"), the column itself (``val_loss``), or the column without ``val_`` (``macro_f1``)."""
+    ("val macro-F1"), the column itself (``val_loss``), or the column without ``val_``
+    (``macro_f1``)."""
     if not metric_names or len(metric_names) != 1:
         return None
     name = metric_names[0]
