@@ -51,6 +51,18 @@ def test_a_run_writes_each_trials_note_attributes_and_artifact(finished_study):
     assert optuna_dashboard.get_note(study).startswith("# Study tiny")
 
 
+def test_the_gap_a_real_run_publishes_is_the_one_its_stored_diagnosis_judged(finished_study):
+    url, _ = finished_study
+    judged = 0
+    for trial in optuna.load_study(study_name="tiny", storage=url).trials:
+        record = TrialRecord.from_frozen_trial(trial)
+        for finding in record.diagnosis.findings:
+            if "accuracy_gap" in finding.evidence:
+                assert trial.user_attrs["generalization_gap"] == finding.evidence["accuracy_gap"]
+                judged += 1
+    assert judged > 0  # the tiny study's trials are judged on their gap (underfit, at least)
+
+
 def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(tmp_path, capsys):
     # A study as plateau wrote it before this feature: the runner without the command line's hooks
     # stores histories, but no diagnosis, no notes, no figures.
