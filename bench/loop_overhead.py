@@ -107,7 +107,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         study_file = Path(tmp) / "bench.yaml"
         study_file.write_text(STUDY.format(**vars(args)))
-        config = load_study_config(study_file)
+        # Storage and artifact folder in the temporary folder (each run then opens its own study).
+        config = load_study_config(study_file, {"storage": f"sqlite:///{Path(tmp) / 'bench.db'}"})
         splits = study_runner.load_splits(config)
         print(f"c3d (width 16, depth 3) on {len(splits.train)} synthetic clips "
               f"{'x'.join(map(str, splits.train.x.shape[1:]))}, batch {args.batch_size}, "
