@@ -126,13 +126,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.config import load_study_config
     from search.device import pick_device
     from search.progress import make_progress
-    from search.summary import study_summary
+    from search.summary import nothing_succeeded, study_summary
 
     config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES})
     device = pick_device(args.device)
     progress = make_progress(config.budget.n_trials)
     run = study_runner.run(config, progress, device, diagnosing_hooks(config))
     print(study_summary(run, config.storage))
+    failure = nothing_succeeded(run)
+    if failure is not None:  # not bad input (exit 2): the runs themselves failed
+        print(f"run_study.py: error: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -104,7 +104,7 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     study = top.section("study", {})
     name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
     storage = StorageUrl.parse(study.take("storage", str, DEFAULT_STORAGE))
-    seed = study.take("seed", int, 0)
+    seed = study.take("seed", int, 0, check=fields.non_negative)
     artifacts = study.take("artifact_dir", str, None)
     study.finish(["name", "storage", "seed", "artifact_dir"])
 
@@ -142,7 +142,7 @@ def _data(data: Section) -> DataConfig:
     test = data.take("test_fraction", float, 0.1,
                      check=lambda v: None if 0 <= v < 1 - val else f"in [0, {1 - val:g}) "
                                                                       f"(1 - val_fraction)")
-    seed = data.take("seed", int, 0)
+    seed = data.take("seed", int, 0, check=fields.non_negative)
     options = {"seed": seed} if "seed" in dataset_knobs(kind) else {}
     for knob, (knob_type, _default) in dataset_knobs(kind).items():
         if knob != "seed" and data.has(knob):

@@ -161,6 +161,10 @@ StrictLoader.add_constructor("tag:yaml.org,2002:map", StrictLoader.construct_map
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing file or bad syntax is a one-line ConfigError."""
+    if path.is_dir():
+        found = ", ".join(sorted(p.name for p in path.glob("*.yaml"))[:5]) or "no .yaml file"
+        raise ConfigError(f"{path}: is a folder ({found}); pass the path of one study file in it, "
+                          f"such as studies/demo.yaml.")
     if not path.is_file():
         raise ConfigError(f"{path}: study file not found; pass a path to a YAML file such as "
                           f"studies/demo.yaml.")

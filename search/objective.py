@@ -14,6 +14,7 @@ import traceback
 from typing import Any, Callable
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
 
 from search.config import StudyConfig
 from search.data.splits import Splits
@@ -38,6 +39,16 @@ def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
         trial.set_user_attr(key, value)
 
 
+def repeated(trial: optuna.Trial) -> FrozenTrial | None:
+    """The first other trial of the study with this trial's parameters, if any; the trials this one
+    retries (after their worker was lost) do not count."""
+    trials = trial.study.get_trials(deepcopy=False)
+    this = next(t for t in trials if t.number == trial.number)
+    retried = set(this.system_attrs.get("retry_history", ()))
+    return next((t for t in trials if t.number != trial.number and t.number not in retried
+                 and t.params == trial.params), None)
+
+
 class Objective:
     def __init__(self, config: StudyConfig, data: Splits, device: Device, progress: Progress,
                  trial_ended: TrialEnded = lambda trial, record: record):
@@ -53,17 +64,20 @@ class Objective:
         config = self.config
         hp = config.space.sample(trial)
         write(trial, start_attrs(hp.to_json()))
+        self.progress.trial_started(trial.number, trial.params, config.budget.max_epochs)
         seed = config.seed + trial.number
         seed_everything(seed)
-        self.progress.trial_started(trial.number, trial.params, config.budget.max_epochs)
         self.history = History()
         try:
-            model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
-                                in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
-                                **hp.model_kwargs)
-            result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
-                         device=self.device, objective=config.objective, maximize=self.maximize,
-                         seed=seed, on_epoch=lambda history: self.on_epoch(trial, history))
+            earlier = repeated(trial)
+            if earlier is None:  # never train one parameter set twice
+                model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
+                                    in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
+                                    **hp.model_kwargs)
+                result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
+                             device=self.device, objective=config.objective,
+                             maximize=self.maximize, seed=seed,
+                             on_epoch=lambda history: self.on_epoch(trial, history))
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
             self.end(trial, self.unfinished(trial, hp, exc))
             raise
@@ -71,12 +85,31 @@ class Objective:
             write(trial, self.unfinished(trial, hp).user_attrs())
             raise
 
+        if earlier is not None:
+            return self.repeat(trial, hp, earlier)
         self.end(trial, self.finished(trial, hp, result))
         if result.stop is not None and result.stop.kind == "diverged":
             raise Diverged(result.stop.reason)
         if result.stop is not None and result.stop.kind == "pruned":
             raise optuna.TrialPruned(result.stop.reason)
         return result.best_value
+
+    def repeat(self, trial: optuna.Trial, hp: Hyperparams, earlier: FrozenTrial) -> float:
+        """End a trial whose parameters an earlier one has: a completed one's value is reused (as
+        Optuna's FAQ does for duplicated samples, so the sampler learns the truth); otherwise the
+        trial is pruned. Nothing is trained either way."""
+        state = earlier.state.name.lower()
+        reused = earlier.state == TrialState.COMPLETE
+        reason = (f"same parameters as trial #{earlier.number} ({state}): "
+                  f"{'its value is reused' if reused else 'not trained again'}")
+        self.end(trial, TrialRecord(
+            number=trial.number, state="RUNNING", value=earlier.value if reused else None,
+            params=trial.params, history=History(), hparams=hp.to_json(),
+            objective=self.config.objective, direction=self.config.direction,
+            stop_reason=reason, class_counts=self.class_counts, device=self.device.describe()))
+        if not reused:
+            raise optuna.TrialPruned(reason)
+        return earlier.value
 
     def end(self, trial: optuna.Trial, record: TrialRecord) -> None:
         """Let the hook add to the record, then store it."""

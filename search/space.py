@@ -21,7 +21,7 @@ import optuna
 from search import augment, fields
 from search.fields import Check, Section
 from search.losses import CLASS_WEIGHTINGS, LOSSES
-from search.models import MODELS, build_model, is_factory, knobs, model_entry
+from search.models import MODELS, build_model, is_factory, knobs
 from search.optimizers import LR_SCHEDULES, OPTIMIZERS
 from search.sampling import SAMPLINGS
 
@@ -221,12 +221,18 @@ def parse_space(space: Section, models: Section) -> SearchSpace:
             params[name] = Fixed(hp.default)
     space.finish(list(HYPERPARAMETERS))
     for arch in possible_values(params["architecture"]) or ():
-        if is_factory(arch):  # import it now: a bad path is a one-line error before any trial
-            try:
-                model_entry(arch)
-            except ValueError as exc:
+        if is_factory(arch):  # import, read and call it now: one line before any trial, not a
+            try:  # failure in every trial
+                knobs(arch)
+                build_model(arch, num_classes=2, in_channels=3, dropout=0.0)
+            except ValueError as exc:  # the factory's own checks, worded
                 raise fields.ConfigError(f"{space.source}: '{space.key('architecture')}': "
                                          f"{exc}") from None
+            except Exception as exc:  # the user's code raised: say what, where, and the fix
+                reason = (str(exc).strip().splitlines() or [""])[0]
+                raise fields.ConfigError(
+                    f"{space.source}: '{space.key('architecture')}': calling {arch}(2) with its "
+                    f"defaults raised {type(exc).__name__}: {reason}; fix the factory") from None
 
     model_specs: dict[str, dict[str, Spec]] = {}
     for arch in models.keys():

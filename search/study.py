@@ -11,8 +11,10 @@ optuna-dashboard publishing in there; this package imports nothing from ``diagno
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import optuna
@@ -56,6 +58,19 @@ def load_splits(config: StudyConfig) -> Splits:
                             test_fraction=data.test_fraction, seed=data.seed)
 
 
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and write and remove a file in it: a folder that exists but
+    cannot be written would otherwise fail every trial as it ends."""
+    probe = folder / f".plateau-write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"artifact folder '{folder}' cannot be written ({exc.strerror}); give "
+                           f"a writable one with --artifact-dir.") from None
+
+
 def create_or_continue(config: StudyConfig) -> optuna.Study:
     """The study named in the config: created, or loaded if it exists and optimises the same thing."""
     storage = config.storage.open()
@@ -87,11 +102,7 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
         hooks: Hooks = Hooks()) -> StudyRun:
     """Run ``config.budget.n_trials`` more trials (or until the timeout)."""
     splits = load_splits(config)
-    try:  # before the storage: a folder that cannot be written is bad input, not a failed trial
-        config.artifact_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(f"artifact folder '{config.artifact_dir}' cannot be created "
-                           f"({exc.strerror}); give a writable one with --artifact-dir.") from None
+    check_writable(config.artifact_dir)  # before the storage: bad input, not a failed trial
     study = create_or_continue(config)
     device = device or pick_device()
     progress.line(f"study '{config.name}' ({len(study.trials)} trials so far) in "

@@ -29,6 +29,17 @@ def trials_frame(records: list[TrialRecord], metric: str) -> pandas.DataFrame:
     })
 
 
+def nothing_succeeded(run: StudyRun) -> str | None:
+    """When every trial this run finished failed: why, by the commonest stop reason; else None."""
+    by_number = {r.number: r for r in run.records}
+    mine = [by_number[n] for n in run.finished if n in by_number]
+    if not mine or any(r.state in ("COMPLETE", "PRUNED") for r in mine):
+        return None
+    reason, count = Counter(r.stop_reason or "failed without a reason" for r in mine).most_common(1)[0]
+    return (f"all {len(mine)} trials of this run failed; the commonest reason ({count} of "
+            f"{len(mine)}): {reason}")
+
+
 def study_summary(run: StudyRun, storage: StorageUrl) -> str:
     study, records = run.study, run.records
     states = Counter(r.state.lower() for r in records)

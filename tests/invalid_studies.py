@@ -72,6 +72,8 @@ INVALID = {
     "val_loss across losses": ({"objective": "val_loss"},
                                ["objective 'val_loss'", "space.loss", "val_macro_f1"]),
     "unknown sampler": ({"sampler": "bayes"}, ["'sampler.name' must be one of", "'bayes'"]),
+    "negative study seed": ({"study": {"seed": -1}}, ["'study.seed' must be >= 0", "Got -1"]),
+    "negative data seed": ({"data": {"seed": -3}}, ["'data.seed' must be >= 0", "Got -3"]),
     "bad sampler option": ({"sampler": {"name": "tpe", "n_startup": 3}},
                            ["'sampler' options", "TPESampler"]),
     "bad pruner option": ({"pruner": {"name": "median", "n_warmup": 1}},

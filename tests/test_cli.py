@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,34 @@ def test_help_documents_every_run_option():
     top = subprocess.run([sys.executable, "run_study.py", "--help"], cwd=REPO,
                          capture_output=True, text=True, check=True)
     assert "run" in top.stdout and "studies/demo.yaml" in top.stdout
+
+
+def test_an_artifact_folder_that_exists_but_cannot_be_written_exits_2_before_any_storage(
+        write_study, tmp_path, capsys):
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    as_root = os.geteuid() == 0  # root writes through permissions; an immutable folder stops it
+    if as_root and subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("needs chattr (ext2/3/4) to make a folder root cannot write")
+    if not as_root:
+        folder.chmod(0o500)
+    try:
+        db = tmp_path / "never.db"
+        assert run_study.main(["run", str(write_study()), "--storage", f"sqlite:///{db}",
+                               "--artifact-dir", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot be written" in err and "--artifact-dir" in err
+        assert not db.exists() and list(folder.iterdir()) == []
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("study_file, says", [
+    ("studies", "is a folder (demo.yaml, digits.yaml"),
+    ("no/such.yaml", "study file not found"),
+], ids=["a folder", "missing"])
+def test_a_study_file_that_is_not_a_file_says_what_it_is(study_file, says, capsys):
+    assert run_study.main(["run", str(REPO / study_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err

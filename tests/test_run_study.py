@@ -121,9 +121,9 @@ DIGITS = {
 
 
 def test_diverging_trial_is_recorded_and_the_study_goes_on(write_study, sqlite_url):
-    path = write_study(deep_update(DIGITS, {"space": {"lr": Replace(choices=[0.05, 1.0e20])}}))
+    path = write_study(deep_update(DIGITS, {"space": {"lr": Replace(choices=[0.05, 0.04, 1.0e20])}}))
     study = optuna.create_study(storage=sqlite_url, study_name="tiny", direction="maximize")
-    for lr in (1.0e20, 0.05, 0.05):
+    for lr in (1.0e20, 0.05, 0.04):
         study.enqueue_trial({"lr": lr})
     assert run(path, "--storage", sqlite_url) == 0
 
@@ -262,3 +262,42 @@ def test_ctrl_c_keeps_the_interrupted_trials_epochs_and_exits_130(write_study, s
     record = TrialRecord.from_frozen_trial(second)
     assert record.stop_reason == "interrupted (Ctrl-C)" and record.epochs_run == 1
     assert record.diagnosis is None and record.error is None  # diagnosed when read, like older ones
+
+
+def test_continuing_a_study_never_repeats_a_parameter_set(write_study, sqlite_url):
+    path = write_study({"budget": {"n_trials": 3, "max_epochs": 1}})
+    assert run(path, "--storage", sqlite_url) == 0
+    assert run(path, "--storage", sqlite_url) == 0  # the same command again: three more trials
+    trials = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials)
+    params = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(params)) == 6, params  # a sampler seeded once would replay trials 0-2
+
+
+def test_a_repeated_parameter_set_is_not_trained_again(write_study, sqlite_url):
+    fixed = {"architecture": "c3d", "lr": 0.01, "dropout": 0.0, "optimizer": "adam",
+             "loss": "cross_entropy"}  # nothing to search: every trial proposes the same set
+    assert run(write_study({"space": fixed, "budget": {"n_trials": 3, "max_epochs": 1}}),
+               "--storage", sqlite_url) == 0
+    first, *repeats = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    assert TrialRecord.from_frozen_trial(first).epochs_run == 1
+    for trial in repeats:
+        record = TrialRecord.from_frozen_trial(trial)
+        assert record.epochs_run == 0 and trial.value == first.value  # Optuna's FAQ: value reused
+        assert record.stop_reason == "same parameters as trial #0 (complete): its value is reused"
+
+
+def test_a_run_in_which_every_trial_failed_exits_1_with_the_commonest_reason(
+        write_study, sqlite_url, monkeypatch, capsys):
+    import search.objective
+
+    def failing_fit(*args, **kwargs):
+        raise RuntimeError("CUDA error: an illegal memory access (injected)")
+
+    monkeypatch.setattr(search.objective, "fit", failing_fit)
+    assert run(write_study({"budget": {"n_trials": 2, "max_epochs": 1}}), "--storage",
+               sqlite_url) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == ("run_study.py: error: all 2 trials of this run failed; the commonest reason "
+                       "(2 of 2): failed: RuntimeError: CUDA error: an illegal memory access "
+                       "(injected)")

@@ -1,11 +1,13 @@
-"""Sampler and pruner names map to Optuna's classes, with the study's seed and budget."""
+"""Sampler and pruner names map to Optuna's classes, with the study's seed and budget; each trial's
+sampler is seeded from the study seed and the trial number, so a continued or parallel study never
+replays a seeded sequence."""
 
 from __future__ import annotations
 
 import optuna
 import pytest
 
-from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
+from search.samplers import PRUNERS, SAMPLERS, TrialSeeded, build_pruner, build_sampler, trial_seed
 
 
 @pytest.mark.parametrize("name, cls", [("tpe", optuna.samplers.TPESampler),
@@ -13,7 +15,8 @@ from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
                                        ("cmaes", optuna.samplers.CmaEsSampler),
                                        ("gp", optuna.samplers.GPSampler)])
 def test_sampler_names(name, cls):
-    assert type(build_sampler(name, {}, seed=1)) is cls
+    sampler = build_sampler(name, {}, seed=1)
+    assert type(sampler) is TrialSeeded and type(sampler._sampler) is cls
     assert set(SAMPLERS) == {"tpe", "random", "cmaes", "gp"}
 
 
@@ -25,7 +28,33 @@ def test_sampler_seed_makes_sampling_repeatable():
 
 
 def test_sampler_options_reach_the_optuna_class():
-    assert build_sampler("tpe", {"n_startup_trials": 3}, seed=0)._n_startup_trials == 3
+    assert build_sampler("tpe", {"n_startup_trials": 3}, seed=0)._sampler._n_startup_trials == 3
+
+
+@pytest.mark.parametrize("name", ["tpe", "random"])
+def test_a_continued_study_draws_new_values_and_the_same_ones_on_a_rerun(name):
+    """Three processes' worth of trials on one storage: a fresh sampler each time, as a new process
+    or a second worker builds it; no value repeats, and the same study seed draws the same values."""
+    def draws(seed):
+        storage = optuna.storages.InMemoryStorage()
+        values = []
+        for _ in range(3):  # three runs of the same command, each continuing the study
+            study = optuna.create_study(storage=storage, study_name="s", load_if_exists=True,
+                                        sampler=build_sampler(name, {}, seed))
+            for _ in range(4):
+                trial = study.ask()
+                values.append(trial.suggest_float("x", 0, 1))
+                study.tell(trial, values[-1])
+        return values
+    first = draws(0)
+    assert len(set(first)) == len(first) == 12
+    assert draws(0) == first and draws(1) != first
+
+
+def test_trial_seeds_are_distinct_and_fixed():
+    seeds = [trial_seed(0, n) for n in range(1000)]
+    assert len(set(seeds)) == 1000 and all(0 <= s < 2**32 for s in seeds)
+    assert trial_seed(0, 5) == trial_seed(0, 5) != trial_seed(1, 5)
 
 
 def test_hyperband_spans_one_to_max_epochs_unless_told_otherwise():

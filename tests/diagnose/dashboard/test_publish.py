@@ -99,7 +99,7 @@ def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(tm
 ENDINGS = deep_update(TINY_STUDY, {
     "data": Replace(kind="digits", val_fraction=0.2, test_fraction=0.0, seed=0),
     "space": {"architecture": "cnn2d", "optimizer": "sgd", "dropout": 0.0, "loss": "cross_entropy",
-              "batch_size": 128, "lr": Replace(choices=[0.05, 1.0e-9, 1.0e20])},
+              "batch_size": 128, "lr": Replace(choices=[0.05, 0.04, 1.0e-9, 1.0e20])},
     "models": Replace(cnn2d={"width": 4, "depth": 2, "batch_norm": False}),
     "budget": {"n_trials": 4, "max_epochs": 3},
     "pruner": Replace(name="median", n_startup_trials=1, n_warmup_steps=0),
@@ -125,7 +125,7 @@ def test_every_way_a_trial_ends_gets_its_note_and_diagnosis(tmp_path, monkeypatc
     path.write_text(yaml.safe_dump(json.loads(json.dumps(ENDINGS))))
     url = f"sqlite:///{tmp_path / 'endings.db'}"
     study = optuna.create_study(storage=url, study_name="endings", direction="maximize")
-    for lr in (0.05, 1.0e-9, 1.0e20, 0.05):
+    for lr in (0.05, 1.0e-9, 1.0e20, 0.04):
         study.enqueue_trial({"lr": lr})
     assert run_study.main(["run", str(path), "--storage", url]) == 0
 

@@ -44,6 +44,14 @@ def not_a_module(num_classes):
 
 def required(num_classes, width):
     return nn.Linear(width, num_classes)
+
+
+def keyword_only(*, num_classes=2):
+    return nn.Linear(1, num_classes)
+
+
+def raising(num_classes):
+    raise RuntimeError("CUDA is needed for this model")
 '''
 
 NAME = "plateau_test_factories"
@@ -160,3 +168,23 @@ def test_a_factory_module_on_disk_is_imported_fresh(factories: Path) -> None:
         assert model.in_features == 5
     finally:
         sys.modules.pop("plateau_test_late", None)
+
+
+@pytest.mark.parametrize("factory, words", [
+    ("not_a_module", ["returned a str, not a torch.nn.Module"]),
+    ("required", ["parameter 'width' has no default"]),
+    ("keyword_only", ["first parameter must be num_classes"]),
+    ("raising", ["raised RuntimeError: CUDA is needed for this model", "fix the factory"]),
+], ids=["returns no module", "knob without default", "keyword-only num_classes", "raises"])
+def test_a_broken_factory_is_one_line_when_the_study_file_is_read(factories: Path, factory: str,
+                                                                  words: list[str],
+                                                                  write_study) -> None:
+    from search.config import load_study_config
+    from search.record.errors import ConfigError
+
+    path = write_study({"space": {"architecture": f"{NAME}:{factory}"}, "models": ...})
+    with pytest.raises(ConfigError) as info:
+        load_study_config(path)
+    message = str(info.value)
+    assert "\n" not in message and f"'space.architecture': " in message
+    assert all(word in message for word in words), message
