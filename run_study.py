@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
 
-from search.overrides import OVERRIDES, flag
+from search.overrides import OVERRIDES, flag, positive_int
 from search.record.errors import PlateauError
 from search.record.storage import StorageUrl
 
@@ -64,6 +64,10 @@ def build_parser() -> Parser:
                     "the study.")
     run.add_argument("study_file", nargs="?", type=Path, default=DEFAULT_STUDY,
                      help="a study file (default: studies/demo.yaml)")
+    run.add_argument("--n-trials", type=positive_int, metavar="N",
+                     help="run N trials now; without it, run until the study has budget.n_trials "
+                          "trials in all (finished ones count, so the same command again resumes "
+                          "a study that was stopped)")
     for option, override in OVERRIDES.items():
         run.add_argument(flag(option), dest=option, type=override.parse, metavar=override.metavar,
                          help=f"{override.help} ({override.where})")
@@ -125,14 +129,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search import study as study_runner
     from search.config import load_study_config
     from search.device import pick_device
+    from search.interrupts import Interrupts
     from search.progress import make_progress
     from search.summary import nothing_succeeded, study_summary
 
     config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES})
     device = pick_device(args.device)
-    progress = make_progress(config.budget.n_trials)
-    run = study_runner.run(config, progress, device, diagnosing_hooks(config))
+    progress = make_progress(args.n_trials)
+    with Interrupts() as interrupts:
+        run = study_runner.run(config, progress, device, diagnosing_hooks(config), args.n_trials,
+                               interrupts)
     print(study_summary(run, config.storage))
+    if interrupts.received:
+        print(f"run_study.py: stopped by {interrupts.received}; the same command continues the "
+              f"study, and the interrupted trial from its last epoch.", file=sys.stderr)
+        return interrupts.exit_code
     failure = nothing_succeeded(run)
     if failure is not None:  # not bad input (exit 2): the runs themselves failed
         print(f"run_study.py: error: {failure}", file=sys.stderr)

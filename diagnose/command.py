@@ -43,6 +43,10 @@ def log_json(history: History, diagnosis: Diagnosis) -> dict[str, Any]:
 def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | None,
             out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if report is not None:  # before any work: a report that cannot be written is one line, at once
+        from diagnose.report import check_output
+
+        check_output(report, "--report", keep=[path] + ([predictions] if predictions else []))
     history, diagnosis = diagnose_log(path, predictions)
     if report is not None:
         from diagnose.report import run_report, write_report
@@ -76,6 +80,10 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
     from diagnose.loaders.storage import load_study
 
     out = out or sys.stdout
+    if report is not None:  # before the study is read or its dashboard notes are written
+        from diagnose.report import check_output
+
+        check_output(report, "--report", keep=[storage.file] if storage.file else [])
     stored = load_study(storage, study, trial)
     records = diagnosed(stored.records)
     published = None

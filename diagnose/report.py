@@ -7,14 +7,17 @@ file opens offline; nothing is fetched.
 
 from __future__ import annotations
 
+import os
 from html import escape
 from pathlib import Path
+from typing import Iterable
 
 from diagnose.render import html
 from diagnose.render.view import view
 from search.record.diagnosis import Diagnosis
 from search.record.errors import LogError
 from search.record.history import History
+from search.record.storage import SQLITE_HEADER
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -80,8 +83,56 @@ def study_report(study_name: str, runs: list[tuple[str, History, Diagnosis]]) ->
     return _document(f"plateau diagnosis: study {study_name}", "\n".join(body))
 
 
-def write_report(path: Path, html: str) -> None:
+def _refusal(path: Path, keep: Iterable[Path]) -> str | None:
+    """Why ``path`` cannot be written as a file (None: it can), without writing anything."""
+    if path.is_dir():
+        return "it is a folder; give a file name in it"
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"'{path.parent}' is a file, not a folder; write elsewhere"
     if not path.parent.is_dir():
-        raise LogError(f"{path}: folder '{path.parent}' does not exist; create it or write the "
-                       f"report elsewhere.")
-    path.write_text(html, encoding="utf-8")
+        return f"folder '{path.parent}' does not exist; create it or write elsewhere"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"folder '{path.parent}' is not writable; write elsewhere"
+    if not path.exists():
+        return None
+    if not os.access(path, os.W_OK):
+        return "the file is read-only; write elsewhere"
+    if any(other.exists() and os.path.samefile(path, other) for other in keep):
+        return "that is the input being read, which would be overwritten; write elsewhere"
+    if _starts_with(path, SQLITE_HEADER):
+        return ("it is an SQLite database (a study storage?), which would be overwritten; write "
+                "elsewhere")
+    return None
+
+
+def _starts_with(path: Path, header: bytes) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(len(header)) == header
+    except OSError:
+        return False
+
+
+def check_output(path: Path, option: str, keep: Iterable[Path] = ()) -> None:
+    """A one-line ``LogError`` unless ``path`` can be written (created, or an old output replaced).
+
+    Called before any work, so that nothing is computed or stored for a file that cannot be written;
+    ``keep`` are the inputs (a log, a storage file) that must never be overwritten."""
+    reason = _refusal(path, keep)
+    if reason is not None:
+        raise LogError(f"{option} must be a file that can be written. Got '{path}' instead: "
+                       f"{reason}.")
+
+
+def write_output(path: Path, text: str, option: str) -> None:
+    """Write ``text`` to ``path`` (checked by ``check_output``); an OS error is one line."""
+    check_output(path, option)
+    try:
+        path.write_text(text, encoding="utf-8", newline="")  # text keeps its own line ends
+    except OSError as exc:
+        raise LogError(f"{option} '{path}': cannot be written ({exc.strerror or exc}); write "
+                       f"elsewhere.") from None
+
+
+def write_report(path: Path, html: str) -> None:
+    write_output(path, html, "--report")

@@ -27,7 +27,12 @@ Result = Finding | NotJudged | None
 
 
 def _confidence(measured: float, threshold: float, span: float) -> float:
-    """0.5 at the threshold, rising linearly to 1 at threshold + span (span signed for "below")."""
+    """0.5 at the threshold, rising linearly to 1 at threshold + span (span signed for "below").
+
+    Never NaN: the rules fire only on measurements they could make, and a NaN that got through
+    anyway says nothing about how far past the threshold the run is, so it counts as at it."""
+    if np.isnan(measured):
+        return 0.5
     return float(np.clip(0.5 + 0.5 * (measured - threshold) / span, 0.5, 1.0))
 
 
@@ -60,7 +65,12 @@ def diverged(curves: Curves) -> Result:
     blown = blown_up(loss)
     if not blown.any():
         return None
-    peak, first_loss = best_index(loss, maximize=True), loss[np.isfinite(loss)][0]
+    first_loss = loss[np.isfinite(loss)][0]
+    if first_loss <= 0:  # "10x the first epoch" means nothing from a loss at or below zero
+        blown &= loss >= c.BLOWUP_LOSS
+        if not blown.any():
+            return None
+    peak = best_index(loss, maximize=True)
     train_acc = curves.last("train_accuracy")  # the state it ended in, unsmoothed
     if np.isfinite(train_acc):
         recovered = train_acc >= c.UNDERFIT_ACCURACY
@@ -170,7 +180,11 @@ def underfit(curves: Curves) -> Result:
                        f"{c.UNDERFIT_ACCURACY:g}): the model does not fit even the training data",
                        evidence, epochs=(curves.epoch_at(curves.n - 1),))
     loss = curves.raw("train_loss")
-    kept = curves.end("train_loss") / loss[np.isfinite(loss)][0]
+    first = loss[np.isfinite(loss)][:1]
+    if not (first.size and first[0] > 0):  # all NaN/inf (diverged says so), or a loss <= 0
+        return NotJudged("the training loss has no positive finite first value to measure its fall "
+                         "against")
+    kept = curves.end("train_loss") / first[0]
     evidence = {"train_loss_end_over_first": round(float(kept), 4),
                 "underfit_loss_kept_threshold": c.UNDERFIT_LOSS_KEPT}
     if not kept > c.UNDERFIT_LOSS_KEPT:

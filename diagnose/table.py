@@ -71,5 +71,9 @@ def markdown(frame: pandas.DataFrame) -> str:
 
 
 def write_csv(frame: pandas.DataFrame, path: Path) -> None:
-    """CSV at full precision, an empty cell for a missing value."""
-    frame.to_csv(path, index=False)
+    """CSV at full precision, an empty cell for a missing value. A path that cannot be written (a
+    folder, in a missing folder or under a file, a storage database) is a one-line ``LogError``,
+    raised before anything is written."""
+    from diagnose.report import write_output
+
+    write_output(path, frame.to_csv(index=False), "--csv")

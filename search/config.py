@@ -20,6 +20,7 @@ from search.data import DATASETS
 from search.data import knobs as dataset_knobs
 from search.early_stopping import EarlyStopping
 from search.fields import Section
+from search.heartbeat import Heartbeat
 from search.models import MODELS, model_entry
 from search.overrides import OVERRIDES
 from search.record.errors import ConfigError
@@ -30,6 +31,7 @@ from search.space import SearchSpace, parse_space, possible_values
 
 DEFAULT_STORAGE = "sqlite:///plateau.db"
 DEFAULT_N_TRIALS = 10
+DEFAULT_HEARTBEAT = (60, 180, 1)  # seconds between beats, seconds of silence, retries of a lost trial
 TOP_LEVEL_KEYS = ["study", "data", "objective", "budget", "sampler", "pruner", "early_stopping",
                   "space", "models"]
 
@@ -50,7 +52,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class Budget:
-    n_trials: int | None  # None: until the timeout (or Ctrl-C), as in Optuna
+    n_trials: int | None  # the study's trials in all (finished ones count); None: no limit
     timeout: float | None  # seconds; checked between trials, as in Optuna
     max_epochs: int
 
@@ -68,6 +70,7 @@ class StudyConfig:
     source: Path
     name: str
     storage: StorageUrl
+    heartbeat: Heartbeat  # how workers find the trials of workers that died
     seed: int  # sampler seed; trial k trains with seed + k
     artifact_dir: Path  # Optuna's file artifact store: each trial's history as CSV
     data: DataConfig
@@ -106,7 +109,9 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     storage = StorageUrl.parse(study.take("storage", str, DEFAULT_STORAGE))
     seed = study.take("seed", int, 0, check=fields.non_negative)
     artifacts = study.take("artifact_dir", str, None)
-    study.finish(["name", "storage", "seed", "artifact_dir"])
+    heartbeat = _heartbeat(study)
+    study.finish(["name", "storage", "seed", "artifact_dir", "heartbeat_interval",
+                  "grace_period", "max_retry"])
 
     data = _data(top.section("data"))
     objective = top.take("objective", str, "val_macro_f1", check=fields.one_of(OBJECTIVE_DIRECTIONS))
@@ -120,8 +125,8 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
 
     _check_consistency(top, space, data, objective)
     artifacts_path = storage.artifact_dir(artifacts)
-    return StudyConfig(path, name, storage, seed, artifacts_path, data, objective, budget, sampler,
-                       pruner, early_stopping, space, stored)
+    return StudyConfig(path, name, storage, heartbeat, seed, artifacts_path, data, objective,
+                       budget, sampler, pruner, early_stopping, space, stored)
 
 
 def _data(data: Section) -> DataConfig:
@@ -150,6 +155,16 @@ def _data(data: Section) -> DataConfig:
     data.finish(["kind", "root", "val_fraction", "test_fraction", "seed",
                  *(k for k in dataset_knobs(kind) if k != "seed")])
     return DataConfig(kind, Path(root).expanduser() if root else None, val, test, seed, options)
+
+
+def _heartbeat(study: Section) -> Heartbeat:
+    """Optuna's heartbeat settings: a beat every minute, a worker silent for 3 minutes is lost and
+    its trial runs once more (Optuna's docs suggest a grace period of a few intervals)."""
+    interval = study.take("heartbeat_interval", int, DEFAULT_HEARTBEAT[0], check=fields.positive)
+    grace = study.take("grace_period", int, max(DEFAULT_HEARTBEAT[1], 2 * interval),
+                       check=lambda v: None if v > interval else f"> heartbeat_interval ({interval})")
+    retries = study.take("max_retry", int, DEFAULT_HEARTBEAT[2], check=fields.non_negative)
+    return Heartbeat(interval, grace, retries)
 
 
 def _budget(budget: Section) -> Budget:

@@ -10,15 +10,19 @@ optuna-dashboard); this module knows nothing of either. Trial states follow Optu
 
 from __future__ import annotations
 
+import os
+import socket
 import traceback
 from typing import Any, Callable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search.checkpoints import TrialCheckpoints
 from search.config import StudyConfig
 from search.data.splits import Splits
 from search.device import Device, seed_everything
+from search.interrupts import Interrupts
 from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
@@ -34,63 +38,91 @@ class Diverged(Exception):
     """The training loss became NaN or infinite; the trial is recorded as failed."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM stopped the trial after an epoch; it is failed now and queued again when the
+    study next runs (``study.requeue_interrupted``), to continue from its checkpoint."""
+
+
 def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
 
 
-def repeated(trial: optuna.Trial) -> FrozenTrial | None:
-    """The first other trial of the study with this trial's parameters, if any; the trials this one
-    retries (after their worker was lost) do not count."""
-    trials = trial.study.get_trials(deepcopy=False)
-    this = next(t for t in trials if t.number == trial.number)
-    retried = set(this.system_attrs.get("retry_history", ()))
+def attempts(trial: optuna.Trial, trials: list[FrozenTrial]) -> tuple[int, ...]:
+    """The numbers of the earlier attempts this trial runs again (after its worker was lost, or it
+    was interrupted), oldest first; () for a new trial."""
+    this = next(t for t in trials if t.number == trial.number)  # a live Trial hides system attrs
+    return tuple(this.system_attrs.get("retry_history", ()))
+
+
+def repeated(trial: optuna.Trial, trials: list[FrozenTrial],
+             retried: tuple[int, ...]) -> FrozenTrial | None:
+    """The first other trial of the study with this trial's parameters, if any, but for the
+    attempts this trial retries."""
     return next((t for t in trials if t.number != trial.number and t.number not in retried
                  and t.params == trial.params), None)
 
 
 class Objective:
     def __init__(self, config: StudyConfig, data: Splits, device: Device, progress: Progress,
-                 trial_ended: TrialEnded = lambda trial, record: record):
+                 trial_ended: TrialEnded = lambda trial, record: record,
+                 interrupts: Interrupts | None = None):
         self.config, self.data, self.device, self.progress = config, data, device, progress
-        self.trial_ended = trial_ended
+        self.trial_ended, self.interrupts = trial_ended, interrupts
         self.maximize = config.direction == "maximize"
         self.class_counts = {name: part.class_counts().tolist() for name, part in
                              (("train", data.train), ("val", data.val), ("test", data.test))
                              if part is not None}
         self.history = History()  # the running trial's, as of its last epoch
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
         hp = config.space.sample(trial)
-        write(trial, start_attrs(hp.to_json()))
+        write(trial, start_attrs(hp.to_json(), self.worker))
         self.progress.trial_started(trial.number, trial.params, config.budget.max_epochs)
-        seed = config.seed + trial.number
-        seed_everything(seed)
         self.history = History()
+        checkpoints: TrialCheckpoints | None = None
         try:
-            earlier = repeated(trial)
-            if earlier is None:  # never train one parameter set twice
-                model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
-                                    in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
-                                    **hp.model_kwargs)
-                result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
-                             device=self.device, objective=config.objective,
-                             maximize=self.maximize, seed=seed,
-                             on_epoch=lambda history: self.on_epoch(trial, history))
+            trials = trial.study.get_trials(deepcopy=False)
+            retried = attempts(trial, trials)
+            checkpoints = TrialCheckpoints(config.artifact_dir / "checkpoints" / config.name,
+                                           trial.number, retried)
+            earlier = repeated(trial, trials, retried)
+            if earlier is not None:  # never train one parameter set twice
+                return self.repeat(trial, hp, earlier)
+            result = self.train(trial, hp, checkpoints)
+        except (Diverged, Interrupted, optuna.TrialPruned):
+            raise  # already recorded
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
+            if checkpoints is not None:
+                checkpoints.remove()
             self.end(trial, self.unfinished(trial, hp, exc))
             raise
-        except KeyboardInterrupt:  # Optuna marks it FAIL and stops the study; no hook: stop now
+        except KeyboardInterrupt:  # stop now (a second Ctrl-C): the checkpoint stays, no hook
             write(trial, self.unfinished(trial, hp).user_attrs())
             raise
+        return result
 
-        if earlier is not None:
-            return self.repeat(trial, hp, earlier)
+    def train(self, trial: optuna.Trial, hp: Hyperparams, checkpoints: TrialCheckpoints) -> float:
+        """Train the trial (continuing from a checkpoint if an earlier attempt left one), store its
+        record, and end it as Optuna expects: its value, or pruned, or failed."""
+        config, seed = self.config, self.config.seed + trial.number
+        seed_everything(seed)
+        model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
+                            in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
+                            **hp.model_kwargs)
+        result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
+                     device=self.device, objective=config.objective, maximize=self.maximize,
+                     seed=seed, on_epoch=lambda history: self.on_epoch(trial, history),
+                     checkpoints=checkpoints)
         self.end(trial, self.finished(trial, hp, result))
-        if result.stop is not None and result.stop.kind == "diverged":
-            raise Diverged(result.stop.reason)
-        if result.stop is not None and result.stop.kind == "pruned":
+        kind = result.stop.kind if result.stop is not None else "completed"
+        if kind != "interrupted":
+            checkpoints.remove()
+        if kind in ("diverged", "interrupted"):
+            raise (Diverged if kind == "diverged" else Interrupted)(result.stop.reason)
+        if kind == "pruned":
             raise optuna.TrialPruned(result.stop.reason)
         return result.best_value
 
@@ -106,7 +138,8 @@ class Objective:
             number=trial.number, state="RUNNING", value=earlier.value if reused else None,
             params=trial.params, history=History(), hparams=hp.to_json(),
             objective=self.config.objective, direction=self.config.direction,
-            stop_reason=reason, class_counts=self.class_counts, device=self.device.describe()))
+            stop_reason=reason, class_counts=self.class_counts, device=self.device.describe(),
+            worker=self.worker))
         if not reused:
             raise optuna.TrialPruned(reason)
         return earlier.value
@@ -122,7 +155,7 @@ class Objective:
             direction=self.config.direction, best_epoch=result.best_epoch,
             stop_reason=result.stop_reason, param_count=result.param_count,
             param_counts=result.param_counts, class_counts=self.class_counts,
-            device=self.device.describe(), test=result.test)
+            device=self.device.describe(), worker=self.worker, test=result.test)
 
     def unfinished(self, trial: optuna.Trial, hp: Hyperparams,
                    exc: Exception | None = None) -> TrialRecord:
@@ -134,7 +167,8 @@ class Objective:
             history=self.history, hparams=hp.to_json(), objective=self.config.objective,
             direction=self.config.direction,
             stop_reason=f"failed: {message}" if exc is not None else "interrupted (Ctrl-C)",
-            class_counts=self.class_counts, device=self.device.describe(), error=message,
+            class_counts=self.class_counts, device=self.device.describe(), worker=self.worker,
+            error=message,
             traceback=traceback.format_exc() if exc is not None else None)
 
     def on_epoch(self, trial: optuna.Trial, history: History) -> Stop | None:
@@ -145,6 +179,9 @@ class Objective:
         write(trial, epoch_attrs(history))
         trial.report(value, step=epoch)
         self.progress.epoch_finished(trial.number, row, self.config.objective)
+        if self.interrupts is not None and self.interrupts.received:
+            return Stop("interrupted", f"interrupted by {self.interrupts.received} after epoch "
+                                       f"{epoch}; it continues from there when the study runs again")
         if trial.should_prune():
             return Stop("pruned", f"pruned at epoch {epoch} by "
                                   f"{type(trial.study.pruner).__name__}")

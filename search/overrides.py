@@ -37,9 +37,9 @@ class Override:
         return f"{self.section}.{self.key}"
 
 
-# Option name (``n_trials`` is ``--n-trials``) -> the study-file key it overrides.
+# Option name (``max_epochs`` is ``--max-epochs``) -> the study-file key it overrides. (``--n-trials``
+# is not one: it says how many trials to run now, while ``budget.n_trials`` is the study's total.)
 OVERRIDES: Mapping[str, Override] = {
-    "n_trials": Override("budget", "n_trials", positive_int, "N", "number of trials to run now"),
     "timeout": Override("budget", "timeout", positive_float, "SECONDS",
                         "stop starting new trials after this long"),
     "max_epochs": Override("budget", "max_epochs", positive_int, "N", "epochs per trial at most"),
@@ -57,5 +57,5 @@ OVERRIDES: Mapping[str, Override] = {
 
 
 def flag(option: str) -> str:
-    """The command-line spelling of an option name: ``n_trials`` -> ``--n-trials``."""
+    """The command-line spelling of an option name: ``max_epochs`` -> ``--max-epochs``."""
     return "--" + option.replace("_", "-")

@@ -11,24 +11,33 @@ optuna-dashboard publishing in there; this package imports nothing from ``diagno
 
 from __future__ import annotations
 
+import datetime
+import functools
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import optuna
+from optuna.trial import TrialState
 
 from search.config import StudyConfig
 from search.data import load_dataset
 from search.data.splits import Splits, shipped_split, stratified_split
 from search.device import Device, pick_device
+from search.heartbeat import Heartbeat
+from search.interrupts import Interrupts
 from search.objective import Objective, TrialEnded
 from search.progress import Progress
 from search.record.errors import StorageError
 from search.record.history import OBJECTIVE_NAMES, objective_column
 from search.record.trial import TrialRecord, study_records
+from search.resume import StopAtTotal, requeue_interrupted, to_run
 from search.samplers import build_pruner, build_sampler
+
+RUNNING = (TrialState.RUNNING,)
 
 
 @dataclass(frozen=True)
@@ -71,9 +80,28 @@ def check_writable(folder: Path) -> None:
                            f"a writable one with --artifact-dir.") from None
 
 
+def retry_lost(study: optuna.Study, heartbeat: Heartbeat, since: datetime.datetime,
+               run_trials: Callable[[int], None]) -> None:
+    """After this worker's last trial: a trial started ``since`` and still RUNNING elsewhere may be a
+    dead worker's. Wait until it ends or its heartbeat goes stale (a grace period at most); a stale
+    one is failed and queued again (``search.heartbeat``), and run here. (Older RUNNING trials are
+    left to the next run: one from before heartbeats would never go stale.)"""
+    deadline = time.monotonic() + heartbeat.grace_period + heartbeat.interval
+    while time.monotonic() < deadline and any(
+            t.datetime_start is not None and t.datetime_start >= since
+            for t in study.get_trials(deepcopy=False, states=RUNNING)):
+        time.sleep(heartbeat.interval)
+        with warnings.catch_warnings():  # "experimental" in name since Optuna 2.9
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if waiting:
+            run_trials(len(waiting))
+
+
 def create_or_continue(config: StudyConfig) -> optuna.Study:
     """The study named in the config: created, or loaded if it exists and optimises the same thing."""
-    storage = config.storage.open()
+    storage = config.storage.open(config.heartbeat)
     study = optuna.create_study(
         storage=storage,
         study_name=config.name,
@@ -99,25 +127,39 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
 
 
 def run(config: StudyConfig, progress: Progress, device: Device | None = None,
-        hooks: Hooks = Hooks()) -> StudyRun:
-    """Run ``config.budget.n_trials`` more trials (or until the timeout)."""
+        hooks: Hooks = Hooks(), more_trials: int | None = None,
+        interrupts: Interrupts | None = None) -> StudyRun:
+    """Run the trials the study still lacks of ``budget.n_trials`` (or ``more_trials`` more), until
+    the timeout, or until ``interrupts`` receives a signal."""
+    since = datetime.datetime.now() - datetime.timedelta(seconds=config.heartbeat.grace_period)
     splits = load_splits(config)
     check_writable(config.artifact_dir)  # before the storage: bad input, not a failed trial
     study = create_or_continue(config)
+    requeued = requeue_interrupted(study)
+    trials = study.get_trials(deepcopy=False)
+    planned = progress.n_trials = to_run(config.budget.n_trials, more_trials, trials)
     device = device or pick_device()
-    progress.line(f"study '{config.name}' ({len(study.trials)} trials so far) in "
+    progress.line(f"study '{config.name}' ({len(trials)} trials so far"
+                  f"{f', {len(requeued)} interrupted ones queued again' if requeued else ''}) in "
                   f"{config.storage.describe()}: {config.data.kind} data, "
                   f"{len(splits.train)} train / {len(splits.val)} val examples of "
                   f"{len(splits.train.classes)} classes; objective {config.objective} "
                   f"({config.direction}); device {device.describe()}")
-    objective = Objective(config, splits, device, progress, hooks.trial_ended)
     finished: list[int] = []
+    callbacks = [progress.trial_finished, lambda _, t: finished.append(t.number),
+                 lambda study, _: study.stop() if interrupts and interrupts.received else None]
+    if more_trials is None and config.budget.n_trials is not None:
+        callbacks.append(StopAtTotal(config.budget.n_trials))
+    optimize = functools.partial(
+        study.optimize, Objective(config, splits, device, progress, hooks.trial_ended, interrupts),
+        catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress reports every trial instead
     try:
-        study.optimize(objective, n_trials=config.budget.n_trials, timeout=config.budget.timeout,
-                       catch=(Exception,), gc_after_trial=True,
-                       callbacks=[progress.trial_finished, lambda _, t: finished.append(t.number)])
+        if planned != 0:
+            optimize(n_trials=planned, timeout=config.budget.timeout)
+        if not (interrupts and interrupts.received):
+            retry_lost(study, config.heartbeat, since, lambda n: optimize(n_trials=n))
     finally:
         optuna.logging.set_verbosity(verbosity)
     records = study_records(study)

@@ -2,9 +2,10 @@
 
 It knows nothing of Optuna: after each epoch it calls ``on_epoch(history)``, which may answer with a
 ``Stop`` (the study side uses that to report to Optuna, prune, and apply the plateau rule). A NaN or
-infinite training loss ends the run at once as diverged. ``fit`` reads as its phases: setup, then per
-epoch training, evaluation and keeping the best epoch, then finishing (per-class results at the best
-epoch, the test split scored with its weights); each phase is one small function below it.
+infinite training loss ends the run at once as diverged. ``fit`` reads as its phases: setup (or resume
+from a checkpoint), then per epoch training, evaluation, keeping the best epoch and a checkpoint, then
+finishing (per-class results at the best epoch, the test split scored with its weights); each phase is
+one small function below it or in ``search.checkpoints``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Sampler, SequentialSampler, TensorDataset
 
 from search import augment
+from search.checkpoints import TrialCheckpoints, restore, state_of
 from search.data.splits import Splits
 from search.device import Device
 from search.losses import build_loss
@@ -64,6 +66,7 @@ class Run:
     optimizer: torch.optim.Optimizer
     schedule: Any  # a torch LR scheduler, or None for a constant rate
     scaler: torch.amp.GradScaler
+    order: Sampler  # the training examples' order, drawn with its own seeded generator
     train_loader: DataLoader
     val_loader: DataLoader
     augmentations: list
@@ -96,10 +99,13 @@ class Best:
 
 def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, device: Device,
         objective: str, maximize: bool, seed: int,
-        on_epoch: Callable[[History], Stop | None] = lambda history: None) -> FitResult:
+        on_epoch: Callable[[History], Stop | None] = lambda history: None,
+        checkpoints: TrialCheckpoints | None = None) -> FitResult:
     run = setup(model, data, hp, max_epochs, device, seed)
     history, best, stop = History(), Best(), None
-    for epoch in range(1, max_epochs + 1):
+    saved = checkpoints.load() if checkpoints is not None else None
+    done = restore(run, saved, history, best) if saved is not None else 0  # resume after it
+    for epoch in range(done + 1, max_epochs + 1):
         started = time.perf_counter()
         training = train_epoch(run)
         if not math.isfinite(training.loss):  # diverged: nothing to evaluate
@@ -110,11 +116,13 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
         history.rows.append(epoch_row(epoch, run, training, val_loss, val_true, val_pred, started))
         keep_best(best, run, history.column(objective), maximize, val_pred,
                   keep_weights=data.test is not None)
+        if run.schedule is not None:
+            run.schedule.step()
+        if checkpoints is not None:  # before on_epoch: a stop it asks for is resumed from here
+            checkpoints.save(state_of(run, history, best))
         stop = on_epoch(history)
         if stop is not None:
             break
-        if run.schedule is not None:
-            run.schedule.step()
     return finish(run, data, history, best, stop, max_epochs)
 
 
@@ -126,14 +134,15 @@ def setup(model: nn.Module, data: Splits, hp: Hyperparams, max_epochs: int, devi
     model = model.to(device.torch_device)
     optimizer = build_optimizer(model.parameters(), hp)
     pin = device.is_cuda
+    order = train_sampler(data.train.y, hp.sampling, seed)
     return Run(
         model=model,
         criterion=build_loss(hp, data.train.class_counts()).to(device.torch_device),
         optimizer=optimizer,
         schedule=build_schedule(optimizer, hp, max_epochs),
         scaler=torch.amp.GradScaler(device.torch_device.type, enabled=device.needs_grad_scaler),
-        train_loader=batches(data.train.x, data.train.y, hp.batch_size, pin_memory=pin,
-                             order=train_sampler(data.train.y, hp.sampling, seed)),
+        order=order, train_loader=batches(data.train.x, data.train.y, hp.batch_size,
+                                          pin_memory=pin, order=order),
         val_loader=batches(data.val.x, data.val.y, hp.batch_size, pin_memory=pin),
         augmentations=augment.parse(hp.augmentation),
         device=device, hp=hp, num_classes=len(data.train.classes))

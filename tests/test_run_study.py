@@ -92,10 +92,15 @@ def test_command_line_overrides_the_study_file(write_study, sqlite_url):
     assert study.user_attrs["config"]["budget"]["max_epochs"] == 1
 
 
-def test_running_again_continues_the_study(write_study, sqlite_url):
+def test_running_again_resumes_to_the_total_and_n_trials_runs_more(write_study, sqlite_url,
+                                                                   capsys):
     path = write_study({"budget": {"n_trials": 2, "max_epochs": 1}})
-    assert run(path, "--storage", sqlite_url) == 0
-    assert run(path, "--storage", sqlite_url) == 0
+    assert run(path, "--storage", sqlite_url, "--n-trials", 1) == 0  # one now, of the two
+    assert run(path, "--storage", sqlite_url) == 0  # the same command again: the one missing
+    capsys.readouterr()
+    assert run(path, "--storage", sqlite_url) == 0  # the total is reached: nothing to run
+    assert "2 trials in all (2 complete); 0 run now." in capsys.readouterr().out
+    assert run(path, "--storage", sqlite_url, "--n-trials", 2) == 0  # two more, whatever the total
     study = optuna.load_study(study_name="tiny", storage=sqlite_url)
     assert [t.number for t in study.trials] == [0, 1, 2, 3]
     assert all(t.state.name == "COMPLETE" for t in study.trials)
@@ -267,7 +272,7 @@ def test_ctrl_c_keeps_the_interrupted_trials_epochs_and_exits_130(write_study, s
 def test_continuing_a_study_never_repeats_a_parameter_set(write_study, sqlite_url):
     path = write_study({"budget": {"n_trials": 3, "max_epochs": 1}})
     assert run(path, "--storage", sqlite_url) == 0
-    assert run(path, "--storage", sqlite_url) == 0  # the same command again: three more trials
+    assert run(path, "--storage", sqlite_url, "--n-trials", 3) == 0  # three more, in a new process
     trials = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
     assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials)
     params = [tuple(sorted(t.params.items())) for t in trials]

@@ -140,8 +140,18 @@ def column_order(column: str) -> tuple[int, str]:
     return (COLUMNS.index(column) if column in COLUMNS else len(COLUMNS), column)
 
 
+def accuracy_out_of_range(name: str, value: float) -> bool:
+    """Whether ``value``, logged under ``name``, is an accuracy no fraction or percentage can be
+    (below 0 or above 100; NaN is left to the rules): such a log is refused, not diagnosed."""
+    if 0.0 <= value <= 100.0 or math.isnan(value):  # the usual case first: no name parsing
+        return False
+    parsed = parse_name(name)
+    return parsed is not None and parsed.column.endswith("_accuracy")
+
+
 def scale_percent(rows: list[dict[str, float | None]], source: LogSource) -> None:
-    """Accuracies logged in percent (some value above 1, none above 100) become fractions, in place."""
+    """Accuracies logged in percent (some value above 1) become fractions, in place. (The CSV
+    loaders refuse accuracies outside [0, 100] as they read them: ``accuracy_out_of_range``.)"""
     columns = {c for row in rows for c in row if c.endswith("accuracy")}
     values = [v for row in rows for c in columns if (v := row.get(c)) is not None and math.isfinite(v)]
     if not values or max(values) <= 1.0 or max(values) > 100.0:

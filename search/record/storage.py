@@ -26,6 +26,8 @@ from search.record.errors import StorageError
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
+    from search.heartbeat import Heartbeat
+
 SQLITE_PREFIX = "sqlite:///"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -75,21 +77,22 @@ class StorageUrl:
             raise StorageError(f"storage '{self.url}': file '{self.file}' does not exist; give the "
                                f"storage the study was run with (e.g. sqlite:///plateau.db).")
 
-    def open(self) -> BaseStorage:
-        """The Optuna storage; anything wrong is a one-line ``StorageError``."""
+    def open(self, heartbeat: Heartbeat | None = None) -> BaseStorage:
+        """The Optuna storage; anything wrong is a one-line ``StorageError``. With ``heartbeat``, one
+        that finds the trials of dead workers (``search.heartbeat``): what a running study opens."""
         import optuna
         import sqlalchemy.exc
         from optuna.storages import JournalStorage, RDBStorage
         from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
         try:
-            if self.kind == "redis":
+            if self.kind in ("redis", "journal"):
                 with warnings.catch_warnings():  # "experimental" since Optuna 3.1; documented
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    return JournalStorage(JournalRedisBackend(self.url))
-            if self.kind == "journal":
-                return JournalStorage(JournalFileBackend(self._journal_path()))
-            return RDBStorage(self.url)
+                    backend = (JournalRedisBackend(self.url) if self.kind == "redis"
+                               else JournalFileBackend(self._journal_path()))
+                return heartbeat.journal(backend) if heartbeat else JournalStorage(backend)
+            return heartbeat.rdb(self.url) if heartbeat else RDBStorage(self.url)
         except StorageError:
             raise
         except ImportError as exc:  # Optuna wraps the missing database driver's ModuleNotFoundError

@@ -29,7 +29,7 @@ FINAL_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "va
 
 # Run facts stored under their own names, as the README's attribute table lists them.
 _FACTS = ("hparams", "objective", "direction", "best_epoch", "stop_reason", "param_count",
-          "param_counts", "class_counts", "device", "test", "error", "traceback")
+          "param_counts", "class_counts", "device", "worker", "test", "error", "traceback")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class TrialRecord:
     param_counts: Mapping[str, int] | None = None  # by part: {"total"} or {"cnn", "attention", ...}
     class_counts: Mapping[str, list[int]] | None = None  # examples per class in train/val/test
     device: str | None = None
+    worker: str | None = None  # "host:pid" of the process that ran it (its last attempt)
     test: Mapping[str, float] | None = None  # the test split scored with the best epoch's weights
     error: str | None = None  # the exception's one-line message, when the trial raised
     traceback: str | None = None
@@ -142,9 +143,10 @@ def metric_column(metric_names: list[str] | None) -> str | None:
     return next((c for c in (name, f"val_{name}") if c in COLUMNS and c != "epoch"), None)
 
 
-def start_attrs(hparams: Mapping[str, Any]) -> dict[str, Any]:
-    """What a trial stores as it starts: every resolved hyperparameter."""
-    return {"hparams": dict(hparams)}
+def start_attrs(hparams: Mapping[str, Any], worker: str) -> dict[str, Any]:
+    """What a trial stores as it starts: every resolved hyperparameter, and which worker (host and
+    process) runs it."""
+    return {"hparams": dict(hparams), "worker": worker}
 
 
 def epoch_attrs(history: History) -> dict[str, Any]:

@@ -159,20 +159,101 @@ def bad_inputs(tmp: Path, study_db: str) -> dict[str, tuple[list, str]]:
         "missing storage file": (["--storage", f"sqlite:///{tmp / 'none.db'}", "--study", "x"],
                                  "none.db"),
         "report into a missing folder": ([log, "--report", tmp / "no" / "r.html"], "r.html"),
+        "report that is a folder": ([log, "--report", tmp], f"Got '{tmp}' instead: it is a folder"),
+        "study report under a file": (["--storage", study_db, "--study", "digits", "--report",
+                                       empty / "r.html"], f"'{empty}' is a file, not a folder"),
+        "negative accuracy": ([_log(tmp, "neg.csv", "accuracy", -0.5)],
+                              "neg.csv: line 3, column 'accuracy': an accuracy must be in [0, 1]"),
+        "accuracy above 100 percent": ([_log(tmp, "over.csv", "val_acc", 150)],
+                                       "over.csv: line 3, column 'val_acc'"),
     }
+
+
+def _log(tmp: Path, name: str, column: str, bad: float) -> Path:
+    """A Keras-style log whose ``column`` holds ``bad`` on its second row (line 3)."""
+    path = tmp / name
+    path.write_text(f"epoch,loss,{column}\n0,1.0,0.5\n1,0.8,{bad}\n2,0.7,0.6\n")
+    return path
 
 
 @pytest.mark.parametrize("case", ["missing path", "empty file", "binary junk",
                                   "no loss or accuracy column", "header only", "an empty folder",
                                   "predictions with wrong columns", "predictions with a short row",
                                   "unknown study", "unknown trial", "missing storage file",
-                                  "report into a missing folder"])
+                                  "report into a missing folder", "report that is a folder",
+                                  "study report under a file", "negative accuracy",
+                                  "accuracy above 100 percent"])
 def test_bad_input_is_one_line_and_exit_2(case, tmp_path, study_db, capsys):
     args, named = bad_inputs(tmp_path, study_db)[case]
+    stored = Path(study_db.removeprefix("sqlite:///")).parent
+    before = snapshot(tmp_path), snapshot(stored)
     code, out, err = diagnose(*args, capsys=capsys)
     assert code == 2 and out == ""
     assert err.startswith("run_study.py: error: ") and err.count("\n") == 1
     assert named in err
+    assert (snapshot(tmp_path), snapshot(stored)) == before  # nothing created, changed or lost
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) under ``folder``."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+def _unwritable_reports(tmp: Path) -> dict[str, tuple[Path, str]]:
+    """(the --report path, what the message says about it) of each way a report cannot be written."""
+    (tmp / "a_file").write_text("not a folder\n")
+    (tmp / "read_only").mkdir(mode=0o500)
+    return {
+        "under a file": (tmp / "a_file" / "r.html", f"'{tmp / 'a_file'}' is a file, not a folder"),
+        "a folder": (tmp, "it is a folder"),
+        "in a missing folder": (tmp / "missing" / "r.html", "does not exist"),
+        "in a read-only folder": (tmp / "read_only" / "r.html", "is not writable"),
+        "the input itself": (tmp / "input", "the input being read"),
+    }
+
+
+def _study_input(tmp: Path) -> list:
+    """A study storage as the input: an SQLite file (never opened: the report is checked first)."""
+    import sqlite3
+
+    with sqlite3.connect(tmp / "input") as db:
+        db.execute("create table t (x)")
+    return ["--storage", f"sqlite:///{tmp / 'input'}", "--study", "s"]
+
+
+def _log_input(tmp: Path) -> list:
+    (tmp / "input").write_bytes(EXTERNAL.joinpath("circle_config_random_b060fc17.csv").read_bytes())
+    return [tmp / "input"]
+
+
+AS_ROOT = os.geteuid() == 0  # root may write in a read-only folder, so nothing is refused there
+
+
+@pytest.mark.parametrize("source", ["log", "study"])
+@pytest.mark.parametrize("case", [
+    "under a file", "a folder", "in a missing folder", "the input itself",
+    pytest.param("in a read-only folder", marks=pytest.mark.skipif(AS_ROOT, reason="run as root")),
+])
+def test_an_unwritable_report_is_one_line_before_any_work(source, case, tmp_path, capsys,
+                                                          monkeypatch):
+    from diagnose import loaders
+    from diagnose.loaders import storage
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the log or study was read before the report path was checked")
+
+    monkeypatch.setattr(loaders, "load_history", no_work)
+    monkeypatch.setattr(storage, "load_study", no_work)
+    inputs = (_log_input if source == "log" else _study_input)(tmp_path)
+    report, says = _unwritable_reports(tmp_path)[case]
+    before = snapshot(tmp_path)
+    code, out, err = diagnose(*inputs, "--report", report, capsys=capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("run_study.py: error: --report must be a file that can be written. Got "
+                          f"'{report}' instead: ") and err.count("\n") == 1
+    assert says in err
+    assert snapshot(tmp_path) == before
 
 
 def test_diagnose_never_imports_torch_or_scikit_learn():

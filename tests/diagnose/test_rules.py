@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from curve_cases import DIVERGED, HEALTHY, IMBALANCED, OVERFIT, UNDERFIT, history, per_class
+from curve_cases import (DIVERGED, HEALTHY, IMBALANCED, INF, NAN, OVERFIT, UNDERFIT, falling,
+                         history, per_class)
 from diagnose.curves import Curves
+from diagnose.diagnosis import diagnose
 from search.record.diagnosis import Finding
-from diagnose.rules import NotJudged, diverged, imbalanced, overfit, underfit
+from diagnose.rules import NotJudged, _confidence, diverged, imbalanced, overfit, underfit
 from search.record.history import History
 
 def outcome(rule, h: History) -> str:
@@ -49,3 +53,47 @@ def test_findings_carry_their_numbers_and_thresholds():
     missed = imbalanced(Curves(History(h.rows, per_class([200, 200, 10], [0.95, 0.95, 0.1]))))
     assert missed.evidence["minority_classes"] == ["c2"]
     assert missed.evidence["imbalance_ratio"] == 20.0
+
+
+# Curves no sound log has (a History built by hand skips the loaders' checks): each rule must still
+# give a verdict whose confidence is a number in [0.5, 1], never NaN, and never crash.
+NONSENSE = {
+    "negative accuracies": (dict(train_loss=falling(1.0, 0.5, 6), train_accuracy=[-0.5] * 6,
+                                 val_accuracy=[-0.5] * 6), ("underfit",)),
+    "negative losses rising 49 nats (10x a negative start is no blow-up)": (
+        dict(val_loss=[-50.0, -1.0, -1.0], train_accuracy=[-0.5, -1e6, -1e6]), ("underfit",)),
+    "negative first loss, then a real blow-up": (dict(train_loss=[-1.0, 20.0, 30.0, 40.0]),
+                                                  ("diverged",)),
+    "all-NaN training loss, no accuracy": (dict(train_loss=[NAN, NAN, -INF]), ("diverged",)),
+    "first training loss 0: its fall cannot be measured": (dict(train_loss=[0.0, 0.5, 0.5, 0.5]),
+                                                           ()),
+    "validation loss 0 at its optimum": (dict(train_loss=falling(1.0, 0.01, 8),
+                                              val_loss=[0.5, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2]),
+                                         ("overfit",)),
+}
+
+
+@pytest.mark.parametrize("columns, labels", NONSENSE.values(), ids=NONSENSE.keys())
+def test_nonsense_curves_get_finite_confidences(columns, labels):
+    result = diagnose(history(**columns))
+    assert all(0.5 <= f.confidence <= 1 for f in result.findings), result.findings
+    assert result.labels == labels
+
+
+def _every_curve_case() -> list[History]:
+    tables = [DIVERGED, OVERFIT, UNDERFIT]
+    cases = [history(**columns) for table in tables for columns, _ in table.values()]
+    cases += [History(history(**HEALTHY).rows, results) for results, _ in IMBALANCED.values()]
+    return cases + [history(**columns) for columns, _ in NONSENSE.values()]
+
+
+def test_no_diagnosis_of_any_curve_case_has_a_nan_confidence():
+    confidences = [f.confidence for h in _every_curve_case() for f in diagnose(h).findings]
+    assert len(confidences) > 10
+    assert all(isinstance(c, float) and not math.isnan(c) and 0.5 <= c <= 1 for c in confidences)
+
+
+@pytest.mark.parametrize("measured, expected", [(NAN, 0.5), (INF, 1.0), (-INF, 0.5), (0.1, 0.5),
+                                                (0.15, 0.75), (0.3, 1.0)])
+def test_confidence_is_half_at_the_threshold_and_never_nan(measured, expected):
+    assert _confidence(measured, 0.1, 0.1) == pytest.approx(expected)

@@ -253,3 +253,28 @@ def test_bad_input_is_one_line_and_exit_code_2(url, tmp_path, capsys, study, sto
     assert len(err.splitlines()) == 1 and says in err
     assert err.startswith("run_study.py: error: ")
     assert not Path(tmp_path / "nowhere.db").exists()  # reading does not create a storage
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes()
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("target, says", [
+    ("{tmp}/a_file/ablation.csv", "'{tmp}/a_file' is a file, not a folder"),
+    ("{tmp}", "it is a folder"),
+    ("{tmp}/missing/ablation.csv", "folder '{tmp}/missing' does not exist"),
+    ("{db}", "it is an SQLite database"),
+], ids=["parent is a file", "a folder", "missing folder", "the storage itself"])
+def test_an_unwritable_csv_is_one_line_and_writes_nothing(url, tmp_path, capsys, target, says):
+    (tmp_path / "a_file").write_text("not a folder\n")
+    db = Path(url.removeprefix("sqlite:///"))
+    target, says = (text.format(tmp=tmp_path, db=db) for text in (target, says))
+    before = _snapshot(tmp_path), db.read_bytes()
+    assert run_study.main(["table", "--storage", url, "--study", "ablation", "--csv", target]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert err.startswith(f"run_study.py: error: --csv must be a file that can be written. Got "
+                          f"'{target}' instead: ")
+    assert says in err
+    assert (_snapshot(tmp_path), db.read_bytes()) == before  # nothing created; the study kept

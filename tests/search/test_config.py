@@ -41,11 +41,11 @@ def test_the_default_split_is_80_10_10_as_the_wlasl_guide_suggests(write_study):
 
 def test_overrides_replace_file_values(write_study, tmp_path):
     config = load_study_config(write_study(), {
-        "n_trials": 7, "timeout": 60.0, "max_epochs": 5, "storage": "sqlite:///x.db",
+        "timeout": 60.0, "max_epochs": 5, "storage": "sqlite:///x.db",
         "study_name": "other", "seed": 3, "data_root": None})
-    assert (config.budget.n_trials, config.budget.timeout, config.budget.max_epochs) == (7, 60.0, 5)
+    assert (config.budget.n_trials, config.budget.timeout, config.budget.max_epochs) == (3, 60.0, 5)
     assert (config.storage.url, config.name, config.seed) == ("sqlite:///x.db", "other", 3)
-    assert config.raw["budget"]["n_trials"] == 7  # what is stored with the study
+    assert config.raw["budget"]["max_epochs"] == 5  # what is stored with the study
 
 
 def test_early_stopping_auto_scales_with_max_epochs(write_study):

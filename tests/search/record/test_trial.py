@@ -45,7 +45,7 @@ def record(**changes) -> TrialRecord:
                   objective="val_macro_f1", direction="maximize", best_epoch=5,
                   stop_reason="completed 6 epochs", param_count=1234,
                   param_counts={"cnn": 1000, "head": 234}, class_counts={"train": [40, 48]},
-                  device="cpu (2 threads)", test={"loss": 0.9, "accuracy": 0.7},
+                  device="cpu (2 threads)", worker="host:123", test={"loss": 0.9, "accuracy": 0.7},
                   diagnosis=DIAGNOSIS)
     return TrialRecord(**{**fields, **changes})
 
@@ -79,7 +79,7 @@ def test_every_field_survives_the_storage():
     assert back.diagnosis == original.diagnosis  # typed, fixes and changes included
     for name in ("number", "state", "value", "params", "hparams", "objective", "direction",
                  "best_epoch", "stop_reason", "param_count", "param_counts", "class_counts",
-                 "device", "test", "error", "traceback", "skipped"):
+                 "device", "worker", "test", "error", "traceback", "skipped"):
         assert getattr(back, name) == getattr(original, name), name
     assert back.epochs_run == 6 and back.trial_id is not None
 
@@ -106,7 +106,8 @@ def test_what_cannot_be_measured_or_was_not_given_is_left_out():
 
 
 def test_the_attributes_written_while_a_trial_runs():
-    assert start_attrs({"lr": 0.1}) == {"hparams": {"lr": 0.1}}
+    assert start_attrs({"lr": 0.1}, "gpu-node-3:4127") == {"hparams": {"lr": 0.1},
+                                                           "worker": "gpu-node-3:4127"}
     history = _history()
     assert epoch_attrs(history) == {"history": history.rows_to_json()}
     assert set(epoch_attrs(history)) <= set(record().user_attrs())  # parts of the one record
