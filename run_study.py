@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
@@ -73,6 +74,12 @@ def build_parser() -> Parser:
                          help=f"{override.help} ({override.where})")
     run.add_argument("--device", choices=["cuda", "mps", "cpu"],
                      help="training device (default: cuda, else mps, else cpu)")
+    run.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                     help="N processes sharing the study on this machine: one per GPU when there "
+                          "are GPUs, else the CPU cores split between them (default storage then: "
+                          "the journal file plateau.journal). For several machines, run the same "
+                          "command on each with one --storage postgresql://...")
+    run.add_argument("--worker", help=argparse.SUPPRESS)  # "I/N": set for its workers by --workers
     run.set_defaults(handler=cmd_run)
 
     diagnose = commands.add_parser(
@@ -128,17 +135,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Imported here so that --help answers at once, without loading torch.
     from search import study as study_runner
     from search.config import load_study_config
-    from search.device import pick_device
     from search.interrupts import Interrupts
     from search.progress import make_progress
     from search.summary import nothing_succeeded, study_summary
 
-    config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES})
-    device = pick_device(args.device)
-    progress = make_progress(args.n_trials)
+    config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES},
+                               parallel=args.workers > 1 or args.worker is not None)
+    if args.workers > 1:
+        return run_workers(args, config)
+    device = worker_device(args.device)
+    progress = make_progress(args.n_trials, worker=args.worker)
     with Interrupts() as interrupts:
-        run = study_runner.run(config, progress, device, diagnosing_hooks(config), args.n_trials,
-                               interrupts)
+        run = study_runner.run(config, progress, device, diagnosing_hooks(config, args.worker),
+                               args.n_trials, interrupts)
+    if args.worker is not None:  # the launching process reports on the study once
+        return interrupts.exit_code
     print(study_summary(run, config.storage))
     if interrupts.received:
         print(f"run_study.py: stopped by {interrupts.received}; the same command continues the "
@@ -151,10 +162,63 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def diagnosing_hooks(config: StudyConfig) -> Hooks:
+def worker_device(name: str | None):
+    """The training device; a worker started by --workers first takes its share of the cores."""
+    import torch
+
+    from search.device import pick_device
+    from search.workers import threads_from_environment
+
+    threads = threads_from_environment()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return pick_device(name)
+
+
+def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
+    """--workers N: create (or continue) the study once, start N workers, report once."""
+    import torch
+
+    from search import study as study_runner
+    from search import workers
+    from search.resume import requeue_interrupted
+    from search.summary import nothing_succeeded, study_summary
+
+    study = study_runner.create_or_continue(config)  # tables created once, before any worker
+    requeue_interrupted(study)
+    gpus = torch.cuda.device_count() if args.device in (None, "cuda") else 0
+    n = args.workers if args.n_trials is None else min(args.workers, args.n_trials)
+    options = [part for option in OVERRIDES if getattr(args, option) is not None
+               for part in (flag(option), str(getattr(args, option)))]
+    commands = [[sys.executable, __file__, "run", str(args.study_file), *options,
+                 "--storage", config.storage.url, "--artifact-dir", str(config.artifact_dir),
+                 "--worker", f"{i + 1}/{n}", *(["--device", args.device] if args.device else []),
+                 *(["--n-trials", str(workers.share(args.n_trials, n, i))] if args.n_trials
+                   else [])]
+                for i in range(n)]
+    started = workers.start(commands, [workers.placement(i, n, gpus, os.cpu_count() or 1)
+                                       for i in range(n)])
+    received = workers.supervise(started)
+    run = study_runner.read_back(study, {f":{w.process.pid}" for w in started})
+    diagnosing_hooks(config).study_ended(study, run.records)
+    print(study_summary(run, config.storage))
+    for worker in started:
+        if worker.ended_by and not received:
+            print(f"run_study.py: worker {worker.index} (pid {worker.process.pid}) was killed by "
+                  f"{worker.ended_by}; the others ran its trial again.", file=sys.stderr)
+    if received:
+        return 128 + int(signal.Signals[received])
+    failure = nothing_succeeded(run)
+    if failure is not None:
+        print(f"run_study.py: error: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
     """Where the command line joins the two sides: each trial is diagnosed as it ends (the diagnosis
     is stored with its record) and published for optuna-dashboard (its note and history CSV); when
-    the run ends, the study note and figures."""
+    the run ends, the study note and figures (by the launching process, not by each worker)."""
     import dataclasses
 
     from diagnose.dashboard.publish import publish_study, publish_trial
@@ -167,7 +231,8 @@ def diagnosing_hooks(config: StudyConfig) -> Hooks:
         return record
 
     def study_ended(study, records):
-        publish_study(study, diagnosed(records), config.storage)
+        if worker is None:
+            publish_study(study, diagnosed(records), config.storage)
 
     return Hooks(trial_ended, study_ended)
 

@@ -30,6 +30,7 @@ from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
 from search.space import SearchSpace, parse_space, possible_values
 
 DEFAULT_STORAGE = "sqlite:///plateau.db"
+DEFAULT_PARALLEL_STORAGE = "plateau.journal"  # JournalFileBackend: safe for several processes
 DEFAULT_N_TRIALS = 10
 DEFAULT_HEARTBEAT = (60, 180, 1)  # seconds between beats, seconds of silence, retries of a lost trial
 TOP_LEVEL_KEYS = ["study", "data", "objective", "budget", "sampler", "pruner", "early_stopping",
@@ -87,8 +88,10 @@ class StudyConfig:
         return OBJECTIVE_DIRECTIONS[self.objective]
 
 
-def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = None) -> StudyConfig:
-    """Read, override and validate a study file."""
+def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = None,
+                      parallel: bool = False) -> StudyConfig:
+    """Read, override and validate a study file. ``parallel``: several processes will share the
+    storage, so the default is a journal file (Optuna's storage for that), not SQLite."""
     path = Path(path)
     raw = fields.read_yaml(path)
     if not isinstance(raw, dict):
@@ -106,7 +109,8 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
 
     study = top.section("study", {})
     name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
-    storage = StorageUrl.parse(study.take("storage", str, DEFAULT_STORAGE))
+    storage = StorageUrl.parse(study.take("storage", str, DEFAULT_PARALLEL_STORAGE if parallel
+                                          else DEFAULT_STORAGE))
     seed = study.take("seed", int, 0, check=fields.non_negative)
     artifacts = study.take("artifact_dir", str, None)
     heartbeat = _heartbeat(study)

@@ -36,14 +36,15 @@ def format_metrics(row: Mapping[str, Any], objective: str) -> str:
 class Progress:
     """Plain log lines, for logs and pipes."""
 
-    def __init__(self, n_trials: int | None, stream: TextIO | None = None):
+    def __init__(self, n_trials: int | None, stream: TextIO | None = None, prefix: str = ""):
         self.n_trials = n_trials
         self.stream = stream or sys.stderr
+        self.prefix = prefix  # "[worker 2/4] " when several workers share the terminal
         self.started = 0
         self.max_epochs = 0
 
     def line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(f"{self.prefix}{text}", file=self.stream, flush=True)
 
     def position(self) -> str:
         return f"trial {self.started} of {self.n_trials}" if self.n_trials else f"trial {self.started}"
@@ -100,6 +101,10 @@ class TerminalProgress(Progress):
         super().trial_finished(study, trial)
 
 
-def make_progress(n_trials: int | None, stream: TextIO | None = None) -> Progress:
+def make_progress(n_trials: int | None, stream: TextIO | None = None,
+                  worker: str | None = None) -> Progress:
+    """Live bars on a terminal; plain lines in a log, a pipe, or from one of several workers."""
     stream = stream or sys.stderr
+    if worker is not None:
+        return Progress(n_trials, stream, prefix=f"[worker {worker}] ")
     return TerminalProgress(n_trials, stream) if stream.isatty() else Progress(n_trials, stream)

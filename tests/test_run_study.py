@@ -19,6 +19,7 @@ import run_study
 from search.record.history import COLUMNS
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord
+from conftest import server_url
 from tiny import Replace, deep_update
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,15 +175,10 @@ def test_exception_in_a_trial_is_recorded_and_the_study_goes_on(write_study, sql
     assert "Traceback" in trials[1].user_attrs["traceback"]
 
 
-# The servers every machine of this project runs (PostgreSQL, and MariaDB where the machine has it).
-SERVERS = {"postgresql": "postgresql://postgres@127.0.0.1:5432/test",
-           "mysql": "mysql+pymysql://root@127.0.0.1:3306/test"}
-
-
 @pytest.mark.parametrize("kind", ["postgresql", "mysql", "journal"])
 def test_other_storages(kind, write_study, tmp_path):
     name = f"plateau-test-{uuid.uuid4().hex[:8]}"
-    storage = SERVERS.get(kind, str(tmp_path / "journal.log"))
+    storage = server_url(kind) if kind != "journal" else str(tmp_path / "journal.log")
     path = write_study({"budget": {"n_trials": 2, "max_epochs": 1}})
     try:
         artifacts = tmp_path / "shared-artifacts"  # the folder every machine would share

@@ -16,6 +16,7 @@ share. Optuna is imported only by ``open``.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ SQLITE_PREFIX = "sqlite:///"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_HEADER = b"SQLite format 3\x00"
 SERVER_ARTIFACT_DIR = Path("plateau-artifacts")  # a server storage has no file to sit beside
+SCHEMA_ATTEMPTS = 5  # tries to open a database whose tables other workers are creating right now
 
 
 @dataclass(frozen=True)
@@ -80,31 +82,46 @@ class StorageUrl:
     def open(self, heartbeat: Heartbeat | None = None) -> BaseStorage:
         """The Optuna storage; anything wrong is a one-line ``StorageError``. With ``heartbeat``, one
         that finds the trials of dead workers (``search.heartbeat``): what a running study opens."""
-        import optuna
         import sqlalchemy.exc
+
+        attempt = 1
+        while True:
+            try:
+                return self._open(heartbeat)
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+                # Workers meeting a new database at once all create its tables; all but one then
+                # find them made. Open again: the tables are there now.
+                if attempt == SCHEMA_ATTEMPTS:
+                    raise self._error(exc) from None
+                time.sleep(0.2 * attempt)
+                attempt += 1
+            except StorageError:
+                raise
+            except ImportError as exc:  # Optuna wraps the missing driver's ModuleNotFoundError
+                missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
+                raise StorageError(f"storage '{self.url}' needs the Python module '{missing}' (its "
+                                   f"database driver), which is not installed; install the package "
+                                   f"that provides it.") from None
+            except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as exc:
+                raise self._error(exc) from None
+
+    def _open(self, heartbeat: Heartbeat | None) -> BaseStorage:
+        import optuna
         from optuna.storages import JournalStorage, RDBStorage
         from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 
-        try:
-            if self.kind in ("redis", "journal"):
-                with warnings.catch_warnings():  # "experimental" since Optuna 3.1; documented
-                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    backend = (JournalRedisBackend(self.url) if self.kind == "redis"
-                               else JournalFileBackend(self._journal_path()))
-                return heartbeat.journal(backend) if heartbeat else JournalStorage(backend)
-            return heartbeat.rdb(self.url) if heartbeat else RDBStorage(self.url)
-        except StorageError:
-            raise
-        except ImportError as exc:  # Optuna wraps the missing database driver's ModuleNotFoundError
-            missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
-            raise StorageError(f"storage '{self.url}' needs the Python module '{missing}' (its "
-                               f"database driver), which is not installed; install the package "
-                               f"that provides it.") from None
-        except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0].rstrip(".")
-            raise StorageError(f"cannot open storage '{self.url}': {reason}. Give an Optuna storage "
-                               f"URL such as sqlite:///plateau.db or postgresql://user@host/db."
-                               ) from None
+        if self.kind in ("redis", "journal"):
+            with warnings.catch_warnings():  # "experimental" since Optuna 3.1; documented
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                backend = (JournalRedisBackend(self.url) if self.kind == "redis"
+                           else JournalFileBackend(self._journal_path()))
+            return heartbeat.journal(backend) if heartbeat else JournalStorage(backend)
+        return heartbeat.rdb(self.url) if heartbeat else RDBStorage(self.url)
+
+    def _error(self, exc: Exception) -> StorageError:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0].rstrip(".")
+        return StorageError(f"cannot open storage '{self.url}': {reason}. Give an Optuna storage "
+                            f"URL such as sqlite:///plateau.db or postgresql://user@host/db.")
 
     def _journal_path(self) -> str:
         path = Path(self.url)

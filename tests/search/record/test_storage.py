@@ -14,9 +14,6 @@ from optuna.storages import JournalStorage, RDBStorage
 from search.record.errors import StorageError
 from search.record.storage import SERVER_ARTIFACT_DIR, StorageUrl
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
 def open_storage(url: str):
     return StorageUrl.parse(url).open()
 
@@ -66,9 +63,9 @@ def test_plain_path_is_a_journal_file(tmp_path):
     assert optuna.load_study(study_name="s", storage=open_storage(str(path))).study_name == "s"
 
 
-def test_postgresql_url_opens_the_server():
+def test_postgresql_url_opens_the_server(postgres_url):
     name = f"plateau-test-{uuid.uuid4().hex[:8]}"
-    storage = open_storage(POSTGRES_URL)
+    storage = open_storage(postgres_url)
     optuna.create_study(storage=storage, study_name=name)
     try:
         assert name in [s.study_name for s in optuna.get_all_study_summaries(storage)]
@@ -76,9 +73,9 @@ def test_postgresql_url_opens_the_server():
         optuna.delete_study(study_name=name, storage=storage)
 
 
-def test_redis_url_opens_a_journal_in_redis():
+def test_redis_url_opens_a_journal_in_redis(redis_url):
     name = f"plateau-test-{uuid.uuid4().hex[:8]}"
-    storage = open_storage("redis://127.0.0.1:6379")
+    storage = open_storage(redis_url)
     assert isinstance(storage, JournalStorage)
     optuna.create_study(storage=storage, study_name=name)
     try:
