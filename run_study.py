@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from search.overrides import OVERRIDES, flag, positive_int
 from search.record.errors import PlateauError
-from search.record.storage import StorageUrl
+from search.record.storage import StorageUrl, storage_failure
 
 if TYPE_CHECKING:
     from search.config import StudyConfig
@@ -141,6 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES},
                                parallel=args.workers > 1 or args.worker is not None)
+    args.resolved_storage = config.storage.url  # named if the storage fails during the run
     if args.workers > 1:
         return run_workers(args, config)
     device = worker_device(args.device)
@@ -289,6 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"{args.command}: {exc}")
     except PlateauError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the storage failing mid-command is one line too; a bug is not
+        failure = storage_failure(exc, getattr(args, "storage", None) or getattr(
+            args, "resolved_storage", None))
+        if failure is None:
+            raise
+        print(f"{parser.prog}: error: {failure}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `| head`: the reader has gone; stop quietly (Python docs' advice)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

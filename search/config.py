@@ -31,6 +31,7 @@ from search.space import SearchSpace, parse_space, possible_values
 
 DEFAULT_STORAGE = "sqlite:///plateau.db"
 DEFAULT_PARALLEL_STORAGE = "plateau.journal"  # JournalFileBackend: safe for several processes
+MAX_STUDY_NAME = 512  # Optuna's RDB storages keep study names in a VARCHAR(512)
 DEFAULT_N_TRIALS = 10
 DEFAULT_HEARTBEAT = (60, 180, 1)  # seconds between beats, seconds of silence, retries of a lost trial
 TOP_LEVEL_KEYS = ["study", "data", "objective", "budget", "sampler", "pruner", "early_stopping",
@@ -108,9 +109,12 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     top = Section(path, "", raw)
 
     study = top.section("study", {})
-    name = study.take("name", str, path.stem, check=lambda v: None if v.strip() else "non-empty")
+    name = study.take("name", str, path.stem, check=_study_name)
     storage = StorageUrl.parse(study.take("storage", str, DEFAULT_PARALLEL_STORAGE if parallel
                                           else DEFAULT_STORAGE))
+    if storage.problem():
+        raise ConfigError(f"{path}: 'study.storage' (or --storage) '{storage.url}' "
+                          f"{storage.problem()}.")
     seed = study.take("seed", int, 0, check=fields.non_negative)
     artifacts = study.take("artifact_dir", str, None)
     heartbeat = _heartbeat(study)
@@ -159,6 +163,13 @@ def _data(data: Section) -> DataConfig:
     data.finish(["kind", "root", "val_fraction", "test_fraction", "seed",
                  *(k for k in dataset_knobs(kind) if k != "seed")])
     return DataConfig(kind, Path(root).expanduser() if root else None, val, test, seed, options)
+
+
+def _study_name(name: str) -> str | None:
+    """Non-empty, and short enough for Optuna's RDB storages (512 characters)."""
+    if not name.strip():
+        return "non-empty"
+    return None if len(name) <= MAX_STUDY_NAME else f"at most {MAX_STUDY_NAME} characters"
 
 
 def _heartbeat(study: Section) -> Heartbeat:

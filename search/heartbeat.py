@@ -39,8 +39,8 @@ class Heartbeat:
     def retry(self) -> RetryHeartbeatStaleTrialCallback:
         return retry_callback(self.max_retry)
 
-    def rdb(self, url: str) -> RDBStorage:
-        return HeartbeatRDBStorage(url, self)
+    def rdb(self, url: str, engine_kwargs: dict | None = None) -> RDBStorage:
+        return HeartbeatRDBStorage(url, self, engine_kwargs)
 
     def journal(self, backend: BaseJournalBackend) -> JournalStorage:
         return HeartbeatJournalStorage(backend, self)
@@ -66,10 +66,10 @@ def _say_why(storage: optuna.storages.BaseStorage, trial_ids: list[int], reason:
 class HeartbeatRDBStorage(RDBStorage):
     """Optuna's RDB heartbeat, with the stop reason written before a stale trial is failed."""
 
-    def __init__(self, url: str, heartbeat: Heartbeat):
+    def __init__(self, url: str, heartbeat: Heartbeat, engine_kwargs: dict | None = None):
         with warnings.catch_warnings():  # the heartbeat arguments are "experimental" in name
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            super().__init__(url, heartbeat_interval=heartbeat.interval,
+            super().__init__(url, engine_kwargs, heartbeat_interval=heartbeat.interval,
                              grace_period=heartbeat.grace_period,
                              heartbeat_stale_trial_callback=heartbeat.retry())
         self._reason = heartbeat.lost_reason

@@ -23,6 +23,7 @@ from search.config import StudyConfig
 from search.data.splits import Splits
 from search.device import Device, seed_everything
 from search.interrupts import Interrupts
+from search.memory import OUT_OF_MEMORY, free_memory, is_out_of_memory, ruled_out
 from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
@@ -91,6 +92,9 @@ class Objective:
             earlier = repeated(trial, trials, retried)
             if earlier is not None:  # never train one parameter set twice
                 return self.repeat(trial, hp, earlier)
+            too_big = ruled_out(hp.to_json(), trials)
+            if too_big is not None:
+                return self.skip(trial, hp, too_big)
             result = self.train(trial, hp, checkpoints)
         except (Diverged, Interrupted, optuna.TrialPruned):
             raise  # already recorded
@@ -130,19 +134,23 @@ class Objective:
         """End a trial whose parameters an earlier one has: a completed one's value is reused (as
         Optuna's FAQ does for duplicated samples, so the sampler learns the truth); otherwise the
         trial is pruned. Nothing is trained either way."""
-        state = earlier.state.name.lower()
         reused = earlier.state == TrialState.COMPLETE
-        reason = (f"same parameters as trial #{earlier.number} ({state}): "
-                  f"{'its value is reused' if reused else 'not trained again'}")
+        return self.skip(trial, hp, f"same parameters as trial #{earlier.number} "
+                                    f"({earlier.state.name.lower()}): "
+                                    f"{'its value is reused' if reused else 'not trained again'}",
+                         earlier.value if reused else None)
+
+    def skip(self, trial: optuna.Trial, hp: Hyperparams, reason: str,
+             value: float | None = None) -> float:
+        """End a trial untrained, for ``reason``: with ``value`` if given, else pruned."""
         self.end(trial, TrialRecord(
-            number=trial.number, state="RUNNING", value=earlier.value if reused else None,
-            params=trial.params, history=History(), hparams=hp.to_json(),
-            objective=self.config.objective, direction=self.config.direction,
-            stop_reason=reason, class_counts=self.class_counts, device=self.device.describe(),
-            worker=self.worker))
-        if not reused:
+            number=trial.number, state="RUNNING", value=value, params=trial.params,
+            history=History(), hparams=hp.to_json(), objective=self.config.objective,
+            direction=self.config.direction, stop_reason=reason, class_counts=self.class_counts,
+            device=self.device.describe(), worker=self.worker))
+        if value is None:
             raise optuna.TrialPruned(reason)
-        return earlier.value
+        return value
 
     def end(self, trial: optuna.Trial, record: TrialRecord) -> None:
         """Let the hook add to the record, then store it."""
@@ -162,11 +170,14 @@ class Objective:
         """The record of a trial that raised ``exc``, or was interrupted (Ctrl-C) when it is None:
         the epochs it ran."""
         message = f"{type(exc).__name__}: {exc}".splitlines()[0] if exc is not None else None
+        reason = "interrupted (Ctrl-C)" if exc is None else f"failed: {message}"
+        if exc is not None and is_out_of_memory(exc):
+            free_memory()
+            reason = f"{OUT_OF_MEMORY} {hp.batch_size}"
         return TrialRecord(
             number=trial.number, state="RUNNING", value=None, params=trial.params,
             history=self.history, hparams=hp.to_json(), objective=self.config.objective,
-            direction=self.config.direction,
-            stop_reason=f"failed: {message}" if exc is not None else "interrupted (Ctrl-C)",
+            direction=self.config.direction, stop_reason=reason,
             class_counts=self.class_counts, device=self.device.describe(), worker=self.worker,
             error=message,
             traceback=traceback.format_exc() if exc is not None else None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import gc
 import os
 import time
 import warnings
@@ -99,7 +100,7 @@ def retry_lost(study: optuna.Study, heartbeat: Heartbeat, since: datetime.dateti
     while time.monotonic() < deadline and any(
             t.datetime_start is not None and t.datetime_start >= since
             for t in study.get_trials(deepcopy=False, states=RUNNING)):
-        time.sleep(heartbeat.interval)
+        time.sleep(min(1.0, heartbeat.interval))  # a live worker's trial may end any moment
         with warnings.catch_warnings():  # "experimental" in name since Optuna 2.9
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
@@ -164,12 +165,14 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
         catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress reports every trial instead
+    gc.freeze()  # the collection after each trial skips the modules and data loaded so far
     try:
-        if planned != 0:
+        if planned != 0 and not (interrupts and interrupts.received):  # not if stopped already
             optimize(n_trials=planned, timeout=config.budget.timeout)
         if not (interrupts and interrupts.received):
             retry_lost(study, config.heartbeat, since, lambda n: optimize(n_trials=n))
     finally:
+        gc.unfreeze()
         optuna.logging.set_verbosity(verbosity)
     records = study_records(study)
     hooks.study_ended(study, records)

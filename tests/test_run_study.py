@@ -164,14 +164,15 @@ def test_exception_in_a_trial_is_recorded_and_the_study_goes_on(write_study, sql
 
     def fit_failing_on_trial_one(*args, **kwargs):
         if kwargs["seed"] == 1:  # seed = study seed 0 + trial number
-            raise RuntimeError("out of memory (injected)")
+            raise RuntimeError("CUDA error: device-side assert triggered (injected)")
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(search.objective, "fit", fit_failing_on_trial_one)
     assert run(write_study({"budget": {"max_epochs": 1}}), "--storage", sqlite_url) == 0
     trials = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
-    assert trials[1].user_attrs["error"] == "RuntimeError: out of memory (injected)"
+    assert trials[1].user_attrs["error"] == ("RuntimeError: CUDA error: device-side assert "
+                                             "triggered (injected)")
     assert "Traceback" in trials[1].user_attrs["traceback"]
 
 
@@ -302,3 +303,38 @@ def test_a_run_in_which_every_trial_failed_exits_1_with_the_commonest_reason(
     assert err[-1] == ("run_study.py: error: all 2 trials of this run failed; the commonest reason "
                        "(2 of 2): failed: RuntimeError: CUDA error: an illegal memory access "
                        "(injected)")
+
+
+def test_out_of_memory_fails_the_trial_with_its_batch_size_and_rules_out_larger_ones(
+        write_study, sqlite_url, tmp_path, monkeypatch):
+    # A model whose forward pass runs out of memory above 32 examples, as a GPU of too little
+    # memory does: CUDA's own error type, raised by the model itself.
+    (tmp_path / "memory_models.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Hungry(nn.Module):\n"
+        "    def __init__(self, num_classes):\n"
+        "        super().__init__()\n"
+        "        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, num_classes))\n"
+        "    def forward(self, x):\n"
+        "        if len(x) > 32:\n"
+        "            raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')\n"
+        "        return self.net(x)\n"
+        "def hungry(num_classes, *, in_channels=1, dropout=0.0):\n"
+        "    return Hungry(num_classes)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = write_study(deep_update(DIGITS, {
+        "space": {"architecture": "memory_models:hungry", "lr": 0.01,
+                  "batch_size": Replace(choices=[16, 64, 128])},
+        "models": ..., "budget": {"n_trials": 3, "max_epochs": 1}}))
+    study = optuna.create_study(storage=sqlite_url, study_name="tiny", direction="maximize")
+    for batch_size in (64, 128, 16):
+        study.enqueue_trial({"batch_size": batch_size})
+    assert run(path, "--storage", sqlite_url) == 0
+    oom, larger, fits = (TrialRecord.from_frozen_trial(t) for t in
+                         optuna.load_study(study_name="tiny", storage=sqlite_url).trials)
+    assert (oom.state, oom.stop_reason) == ("FAIL", "out of memory at batch size 64")
+    assert oom.error.startswith("OutOfMemoryError: CUDA out of memory")
+    assert larger.state == "PRUNED" and larger.epochs_run == 0
+    assert larger.stop_reason == ("batch size 128 not tried: trial #0 of this model ran out of "
+                                  "memory at batch size 64")
+    assert fits.state == "COMPLETE" and fits.epochs_run == 1

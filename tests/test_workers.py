@@ -134,15 +134,19 @@ def test_a_killed_worker_s_trial_is_run_again_from_its_checkpoint(target, tmp_pa
     assert not list((tmp_path / "artifacts").glob("checkpoints/**/*.pt"))  # all removed at the end
 
 
-@pytest.mark.parametrize("signals, code, reason", [
-    ((signal.SIGTERM,), 143, "interrupted by SIGTERM after epoch"),
-    ((signal.SIGINT,), 130, "interrupted by SIGINT after epoch"),
-    ((signal.SIGINT, signal.SIGINT), 130, "interrupted (Ctrl-C)"),
-], ids=["SIGTERM", "Ctrl-C", "Ctrl-C twice"])
-def test_a_stopped_study_resumes_from_the_interrupted_epoch(signals, code, reason, tmp_path):
+@pytest.mark.parametrize("signals, code, reason, workers", [
+    ((signal.SIGTERM,), 143, "interrupted by SIGTERM after epoch", 1),
+    ((signal.SIGINT,), 130, "interrupted by SIGINT after epoch", 1),
+    # the second Ctrl-C stops at once ("interrupted (Ctrl-C)"), unless the epoch ended between
+    # the two and the first already stopped it ("interrupted by SIGINT after epoch ..."):
+    ((signal.SIGINT, signal.SIGINT), 130, "interrupted", 1),
+    ((signal.SIGTERM,), 143, "interrupted by SIGTERM after epoch", 2),
+], ids=["SIGTERM", "Ctrl-C", "Ctrl-C twice", "SIGTERM to the launcher of 2 workers"])
+def test_a_stopped_study_resumes_from_the_interrupted_epoch(signals, code, reason, workers,
+                                                           tmp_path):
     storage, name = str(tmp_path / "study.journal"), "resume"
     path = write(tmp_path, budget={"n_trials": 2})
-    process = start(path, storage, name)
+    process = start(path, storage, name, "--workers", str(workers))
     first = wait_for(lambda: running_after_an_epoch(storage, name))
     for signum in signals:
         process.send_signal(signum)
@@ -158,7 +162,10 @@ def test_a_stopped_study_resumes_from_the_interrupted_epoch(signals, code, reaso
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-2000:]
     rs = records(storage, name)
-    (retry,) = [r for r in rs if r.number != first.number and r.params == stopped.params]
+    retries = [r for r in rs if r.number != first.number and r.params == stopped.params
+               and r.state == "COMPLETE"]
+    assert len(retries) == 1, [(r.number, r.state, r.stop_reason) for r in rs]
+    (retry,) = retries
     assert retry.state == "COMPLETE" and [row["epoch"] for row in retry.history.rows] == [1, 2, 3, 4]
     assert first_epochs(err)[retry.number] - 1 in (stopped.epochs_run, stopped.epochs_run + 1)
     assert sum(r.state == "COMPLETE" for r in rs) == 2  # the study's total, reached

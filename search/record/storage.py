@@ -34,6 +34,34 @@ SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_HEADER = b"SQLite format 3\x00"
 SERVER_ARTIFACT_DIR = Path("plateau-artifacts")  # a server storage has no file to sit beside
 SCHEMA_ATTEMPTS = 5  # tries to open a database whose tables other workers are creating right now
+CONNECT_TIMEOUT = 10  # seconds before an unreachable database server is reported
+REDIS_TIMEOUT = f"socket_connect_timeout={CONNECT_TIMEOUT}"
+# Packages whose exceptions mean the storage itself failed (read-only, full disk, server gone, ...)
+STORAGE_PACKAGES = ("sqlalchemy", "sqlite3", "psycopg", "pymysql", "redis")
+
+
+def storage_failure(exc: BaseException, url: str | None = None) -> str | None:
+    """One line for an exception the storage (``url``, when known) raised while a command used it;
+    None for other exceptions (a bug in plateau keeps its traceback)."""
+    import optuna
+
+    kinds = type(exc).__mro__
+    if not (any(k.__module__.split(".")[0] in STORAGE_PACKAGES for k in kinds)
+            or isinstance(exc, optuna.exceptions.StorageInternalError)):
+        return None
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+    reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0].rstrip(".")
+    where = f"storage '{url}'" if url else "the storage"
+    return (f"{where} failed: {reason}. Nothing stored is lost; check that it can be written (a "
+            f"read-only file, a full disk, a server down) and run the same command again.")
+
+
+def _with_query(url: str, option: str) -> str:
+    """``url`` with the query option ``option`` ("name=value") unless it sets that name already."""
+    name = option.split("=")[0]
+    if f"{name}=" in url:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{option}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,8 @@ class StorageUrl:
         if url.startswith(SQLITE_PREFIX):
             path = url.removeprefix(SQLITE_PREFIX).split("?")[0]
             return cls(url, "sqlite", Path(path) if path not in ("", ":memory:") else None)
+        if url.startswith("sqlite://"):  # "sqlite://" alone: SQLAlchemy's in-memory database
+            return cls(url, "sqlite", None)
         if url.startswith(("redis://", "rediss://")):
             return cls(url, "redis", None)
         if "://" not in url:
@@ -71,6 +101,18 @@ class StorageUrl:
 
     def dashboard_command(self) -> str:
         return f"python run_study.py dashboard --storage {self.url}"
+
+    def problem(self) -> str | None:
+        """Why a study cannot be run in this storage, before it is opened (None: it can)."""
+        if not self.url.strip():
+            return "is empty; give an Optuna storage URL such as sqlite:///plateau.db"
+        if self.kind == "sqlite" and self.file is None:
+            return ("is an in-memory SQLite database, which is gone when the run ends; give a file "
+                    "such as sqlite:///plateau.db")
+        if self.file is not None and not self.file.parent.is_dir():
+            return (f"is in folder '{self.file.parent}', which does not exist; create it or give "
+                    f"another path")
+        return None
 
     def require_file(self) -> None:
         """A reader must not create the storage it was asked to read (opening SQLite or a journal
@@ -102,8 +144,8 @@ class StorageUrl:
                 raise StorageError(f"storage '{self.url}' needs the Python module '{missing}' (its "
                                    f"database driver), which is not installed; install the package "
                                    f"that provides it.") from None
-            except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError) as exc:
-                raise self._error(exc) from None
+            except (sqlalchemy.exc.SQLAlchemyError, ValueError, OSError, RuntimeError) as exc:
+                raise self._error(exc) from None  # RuntimeError: a schema of another Optuna
 
     def _open(self, heartbeat: Heartbeat | None) -> BaseStorage:
         import optuna
@@ -113,10 +155,12 @@ class StorageUrl:
         if self.kind in ("redis", "journal"):
             with warnings.catch_warnings():  # "experimental" since Optuna 3.1; documented
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                backend = (JournalRedisBackend(self.url) if self.kind == "redis"
-                           else JournalFileBackend(self._journal_path()))
+                backend = (JournalRedisBackend(_with_query(self.url, REDIS_TIMEOUT))
+                           if self.kind == "redis" else JournalFileBackend(self._journal_path()))
             return heartbeat.journal(backend) if heartbeat else JournalStorage(backend)
-        return heartbeat.rdb(self.url) if heartbeat else RDBStorage(self.url)
+        engine = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} if self.url.startswith(
+            ("postgresql", "mysql")) else None
+        return heartbeat.rdb(self.url, engine) if heartbeat else RDBStorage(self.url, engine)
 
     def _error(self, exc: Exception) -> StorageError:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0].rstrip(".")
