@@ -44,9 +44,15 @@ class TrialCheckpoints:
         return None
 
     def save(self, state: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         temporary = self.path(self.number).with_suffix(f".tmp{os.getpid()}")
-        torch.save(state, temporary)
+        for attempt in range(3):  # another worker's ``remove`` may take the empty folder away
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                torch.save(state, temporary)
+                break
+            except (RuntimeError, FileNotFoundError):
+                if self.folder.is_dir() or attempt == 2:
+                    raise
         os.replace(temporary, self.path(self.number))
 
     def remove(self) -> None:

@@ -107,7 +107,8 @@ def test_two_workers_lose_nothing_and_repeat_nothing(target, tmp_path):
     rs = records(storage, name)
     assert counted(optuna.load_study(study_name=name, storage=StorageUrl.parse(storage).open())
                    .get_trials()) == 8
-    assert [r.state for r in rs] == ["COMPLETE"] * len(rs) and len(rs) in (8, 9)  # 9: one overlap
+    assert [r.state for r in rs] == ["COMPLETE"] * len(rs) and len(rs) in (8, 9), [  # 9: overlap
+        (r.number, r.state, r.stop_reason, r.error) for r in rs if r.state != "COMPLETE"]
     assert len(set(trained_params(rs))) == len(trained_params(rs))  # no parameter set twice
     assert len({r.worker for r in rs}) == 2  # both workers trained
     assert "Study '" in out and "[worker 1/2]" in err and "[worker 2/2]" in err
