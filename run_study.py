@@ -137,7 +137,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.config import load_study_config
     from search.interrupts import Interrupts
     from search.progress import make_progress
-    from search.summary import nothing_succeeded, study_summary
 
     config = load_study_config(args.study_file, {o: getattr(args, o) for o in OVERRIDES},
                                parallel=args.workers > 1 or args.worker is not None)
@@ -151,13 +150,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                                args.n_trials, interrupts)
     if args.worker is not None:  # the launching process reports on the study once
         return interrupts.exit_code
+    return report(run, config, interrupts.received)
+
+
+def report(run, config: StudyConfig, received: str | None) -> int:
+    """Print the study's summary; the exit code: 128 + the signal that stopped the run, 1 when
+    every trial it ran failed (not bad input: the runs themselves failed), else 0."""
+    from search.summary import nothing_succeeded, study_summary
+
     print(study_summary(run, config.storage))
-    if interrupts.received:
-        print(f"run_study.py: stopped by {interrupts.received}; the same command continues the "
-              f"study, and the interrupted trial from its last epoch.", file=sys.stderr)
-        return interrupts.exit_code
+    if received:
+        print(f"run_study.py: stopped by {received}; the same command continues the study, and "
+              f"the interrupted trial from its last epoch.", file=sys.stderr)
+        return 128 + int(signal.Signals[received])
     failure = nothing_succeeded(run)
-    if failure is not None:  # not bad input (exit 2): the runs themselves failed
+    if failure is not None:
         print(f"run_study.py: error: {failure}", file=sys.stderr)
         return 1
     return 0
@@ -183,7 +190,6 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     from search import study as study_runner
     from search import workers
     from search.resume import requeue_interrupted
-    from search.summary import nothing_succeeded, study_summary
 
     study = study_runner.create_or_continue(config)  # tables created once, before any worker
     requeue_interrupted(study)
@@ -191,29 +197,19 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     n = args.workers if args.n_trials is None else min(args.workers, args.n_trials)
     options = [part for option in OVERRIDES if getattr(args, option) is not None
                for part in (flag(option), str(getattr(args, option)))]
-    commands = [[sys.executable, __file__, "run", str(args.study_file), *options,
-                 "--storage", config.storage.url, "--artifact-dir", str(config.artifact_dir),
-                 "--worker", f"{i + 1}/{n}", *(["--device", args.device] if args.device else []),
-                 *(["--n-trials", str(workers.share(args.n_trials, n, i))] if args.n_trials
-                   else [])]
-                for i in range(n)]
-    started = workers.start(commands, [workers.placement(i, n, gpus, os.cpu_count() or 1)
-                                       for i in range(n)])
+    base = [sys.executable, __file__, "run", str(args.study_file), *options, "--storage",
+            config.storage.url, "--artifact-dir", str(config.artifact_dir),
+            *(["--device", args.device] if args.device else [])]
+    started = workers.start(workers.commands(base, n, args.n_trials),
+                            [workers.placement(i, n, gpus, os.cpu_count() or 1) for i in range(n)])
     received = workers.supervise(started)
     run = study_runner.read_back(study, {f":{w.process.pid}" for w in started})
     diagnosing_hooks(config).study_ended(study, run.records)
-    print(study_summary(run, config.storage))
     for worker in started:
         if worker.ended_by and not received:
             print(f"run_study.py: worker {worker.index} (pid {worker.process.pid}) was killed by "
                   f"{worker.ended_by}; the others ran its trial again.", file=sys.stderr)
-    if received:
-        return 128 + int(signal.Signals[received])
-    failure = nothing_succeeded(run)
-    if failure is not None:
-        print(f"run_study.py: error: {failure}", file=sys.stderr)
-        return 1
-    return 0
+    return report(run, config, received)
 
 
 def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:

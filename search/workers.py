@@ -54,6 +54,14 @@ def share(trials: int | None, workers: int, index: int) -> int | None:
     return trials // workers + (1 if index < trials % workers else 0)
 
 
+def commands(base: list[str], workers: int, trials: int | None) -> list[list[str]]:
+    """Each worker's command: ``base`` (the ``run`` command with the study's resolved storage and
+    artifact folder), its ``--worker I/N`` and its share of ``--n-trials``."""
+    return [[*base, "--worker", f"{i + 1}/{workers}",
+             *(["--n-trials", str(share(trials, workers, i))] if trials else [])]
+            for i in range(workers)]
+
+
 def start(commands: Sequence[list[str]], envs: Sequence[dict[str, str]]) -> list[Worker]:
     return [Worker(i + 1, subprocess.Popen(command, env={**os.environ, **env},
                                            start_new_session=True))

@@ -121,7 +121,7 @@ def test_a_killed_worker_s_trial_is_run_again_from_its_checkpoint(target, tmp_pa
     os.kill(int(victim.worker.rsplit(":", 1)[1]), signal.SIGKILL)
     out, err = process.communicate(timeout=600)
     assert process.returncode == 0, err[-2000:]
-    assert f"was killed by SIGKILL" in err
+    assert "was killed by SIGKILL" in err
     rs = {r.number: r for r in records(storage, name)}
     lost = rs[victim.number]
     assert lost.state == "FAIL" and lost.stop_reason == "worker lost: no heartbeat for 2 s"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from diagnose.loaders.columns import (Name, classify, column_order, has_metrics, index_of, preferred,
                                       require_metrics, scale_percent)

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from diagnose.loaders.columns import classify, has_metrics, split_of_folder
 from diagnose.loaders.lightning import Point, epoch_rows

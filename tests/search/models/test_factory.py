@@ -186,5 +186,5 @@ def test_a_broken_factory_is_one_line_when_the_study_file_is_read(factories: Pat
     with pytest.raises(ConfigError) as info:
         load_study_config(path)
     message = str(info.value)
-    assert "\n" not in message and f"'space.architecture': " in message
+    assert "\n" not in message and "'space.architecture': " in message
     assert all(word in message for word in words), message
