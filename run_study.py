@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, Sequence
@@ -203,7 +204,8 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     started = workers.start(workers.commands(base, n, args.n_trials),
                             [workers.placement(i, n, gpus, os.cpu_count() or 1) for i in range(n)])
     received = workers.supervise(started)
-    run = study_runner.read_back(study, {f":{w.process.pid}" for w in started})
+    run = study_runner.read_back(study, {f"{socket.gethostname()}:{w.process.pid}"
+                                         for w in started})
     diagnosing_hooks(config).study_ended(study, run.records)
     for worker in started:
         if worker.ended_by and not received:

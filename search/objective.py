@@ -101,6 +101,8 @@ class Objective:
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
             if checkpoints is not None:
                 checkpoints.remove()
+            if is_out_of_memory(exc):
+                free_memory()
             self.end(trial, self.unfinished(trial, hp, exc))
             raise
         except KeyboardInterrupt:  # stop now (a second Ctrl-C): the checkpoint stays, no hook
@@ -143,11 +145,8 @@ class Objective:
     def skip(self, trial: optuna.Trial, hp: Hyperparams, reason: str,
              value: float | None = None) -> float:
         """End a trial untrained, for ``reason``: with ``value`` if given, else pruned."""
-        self.end(trial, TrialRecord(
-            number=trial.number, state="RUNNING", value=value, params=trial.params,
-            history=History(), hparams=hp.to_json(), objective=self.config.objective,
-            direction=self.config.direction, stop_reason=reason, class_counts=self.class_counts,
-            device=self.device.describe(), worker=self.worker))
+        self.end(trial, self.record(trial, hp, value=value, history=History(),
+                                    stop_reason=reason))
         if value is None:
             raise optuna.TrialPruned(reason)
         return value
@@ -156,31 +155,31 @@ class Objective:
         """Let the hook add to the record, then store it."""
         write(trial, self.trial_ended(trial, record).user_attrs())
 
+    def record(self, trial: optuna.Trial, hp: Hyperparams, **fields: Any) -> TrialRecord:
+        """This trial's record: what every trial of this study stores, and ``fields``."""
+        return TrialRecord(number=trial.number, state="RUNNING", params=trial.params,
+                           hparams=hp.to_json(), objective=self.config.objective,
+                           direction=self.config.direction, class_counts=self.class_counts,
+                           device=self.device.describe(), worker=self.worker,
+                           **{"value": None, **fields})
+
     def finished(self, trial: optuna.Trial, hp: Hyperparams, result: FitResult) -> TrialRecord:
-        return TrialRecord(
-            number=trial.number, state="RUNNING", value=result.best_value, params=trial.params,
-            history=result.history, hparams=hp.to_json(), objective=self.config.objective,
-            direction=self.config.direction, best_epoch=result.best_epoch,
-            stop_reason=result.stop_reason, param_count=result.param_count,
-            param_counts=result.param_counts, class_counts=self.class_counts,
-            device=self.device.describe(), worker=self.worker, test=result.test)
+        return self.record(trial, hp, value=result.best_value, history=result.history,
+                           best_epoch=result.best_epoch, stop_reason=result.stop_reason,
+                           param_count=result.param_count, param_counts=result.param_counts,
+                           test=result.test)
 
     def unfinished(self, trial: optuna.Trial, hp: Hyperparams,
                    exc: Exception | None = None) -> TrialRecord:
         """The record of a trial that raised ``exc``, or was interrupted (Ctrl-C) when it is None:
         the epochs it ran."""
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0] if exc is not None else None
-        reason = "interrupted (Ctrl-C)" if exc is None else f"failed: {message}"
-        if exc is not None and is_out_of_memory(exc):
-            free_memory()
-            reason = f"{OUT_OF_MEMORY} {hp.batch_size}"
-        return TrialRecord(
-            number=trial.number, state="RUNNING", value=None, params=trial.params,
-            history=self.history, hparams=hp.to_json(), objective=self.config.objective,
-            direction=self.config.direction, stop_reason=reason,
-            class_counts=self.class_counts, device=self.device.describe(), worker=self.worker,
-            error=message,
-            traceback=traceback.format_exc() if exc is not None else None)
+        if exc is None:
+            return self.record(trial, hp, history=self.history, stop_reason="interrupted (Ctrl-C)")
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        reason = (f"{OUT_OF_MEMORY} {hp.batch_size}" if is_out_of_memory(exc)
+                  else f"failed: {message}")
+        return self.record(trial, hp, history=self.history, stop_reason=reason, error=message,
+                           traceback=traceback.format_exc())
 
     def on_epoch(self, trial: optuna.Trial, history: History) -> Stop | None:
         """Store the history so far, report the objective, and decide whether to stop."""

@@ -58,12 +58,12 @@ class StudyRun:
     finished: list[int] = field(default_factory=list)  # numbers of the trials this run finished
 
 
-def read_back(study: optuna.Study, workers: set[str] | None = None) -> StudyRun:
-    """The study's records, read once, with the trials ``workers`` (":pid" suffixes of a trial's
-    ``worker``) finished as this run's."""
+def read_back(study: optuna.Study, workers: set[str]) -> StudyRun:
+    """The study's records, read once, with the trials ``workers`` ("host:pid") finished as this
+    run's."""
     records = study_records(study)
-    finished = [r.number for r in records if r.state not in ("RUNNING", "WAITING") and
-                workers is not None and any((r.worker or "").endswith(w) for w in workers)]
+    finished = [r.number for r in records
+                if r.state not in ("RUNNING", "WAITING") and r.worker in workers]
     return StudyRun(study, records, finished)
 
 

@@ -20,7 +20,7 @@ from search.record.history import COLUMNS
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord
 from conftest import server_url
-from tiny import Replace, deep_update
+from tiny import Replace, deep_update, raise_after_first_epoch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -241,22 +241,7 @@ def test_a_study_stored_with_the_column_as_metric_name_is_continued(write_study,
 
 def test_ctrl_c_keeps_the_interrupted_trials_epochs_and_exits_130(write_study, sqlite_url,
                                                                   monkeypatch, capsys):
-    import search.objective
-
-    real_fit = search.objective.fit
-
-    def interrupted_after_one_epoch_on_trial_one(*args, **kwargs):
-        if kwargs["seed"] != 1:
-            return real_fit(*args, **kwargs)
-        on_epoch = kwargs["on_epoch"]
-
-        def then_interrupt(history):
-            on_epoch(history)
-            raise KeyboardInterrupt
-
-        return real_fit(*args, **{**kwargs, "on_epoch": then_interrupt})
-
-    monkeypatch.setattr(search.objective, "fit", interrupted_after_one_epoch_on_trial_one)
+    raise_after_first_epoch(monkeypatch, trial_number=1, error=KeyboardInterrupt())
     assert run(write_study(), "--storage", sqlite_url) == 130
     assert "finished trials are kept in the storage" in capsys.readouterr().err
     first, second = optuna.load_study(study_name="tiny", storage=sqlite_url).trials

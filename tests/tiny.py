@@ -61,3 +61,24 @@ SIX_TRIALS: dict[str, Any] = deep_update(TINY_STUDY, {
     "budget": {"n_trials": 6, "max_epochs": 3},
     "space": {"weight_decay": {"low": 1.0e-5, "high": 1.0e-2, "log": True}},
 })
+
+
+def raise_after_first_epoch(monkeypatch, trial_number: int, error: BaseException) -> None:
+    """Make trial ``trial_number`` of a study seeded 0 (its training seed is its number) raise
+    ``error`` once its first epoch is stored: a crash, or Ctrl-C, in the middle of training."""
+    import search.objective
+
+    real_fit = search.objective.fit
+
+    def fit(*args, **kwargs):
+        if kwargs["seed"] != trial_number:
+            return real_fit(*args, **kwargs)
+        on_epoch = kwargs["on_epoch"]
+
+        def then_raise(history):
+            on_epoch(history)
+            raise error
+
+        return real_fit(*args, **{**kwargs, "on_epoch": then_raise})
+
+    monkeypatch.setattr(search.objective, "fit", fit)

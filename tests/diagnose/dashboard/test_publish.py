@@ -16,13 +16,12 @@ import run_study
 from diagnose.dashboard.figures import FIGURE_IDS
 from diagnose.dashboard.publish import history_csv
 from diagnose.diagnosis import diagnose
-from search import objective as objective_module
 from search import study as study_module
 from search.config import load_study_config
 from search.progress import Progress
 from search.record.history import History
 from search.record.trial import TrialRecord
-from tiny import SIX_TRIALS, TINY_STUDY, Replace, deep_update
+from tiny import SIX_TRIALS, TINY_STUDY, Replace, deep_update, raise_after_first_epoch
 
 
 def test_history_csv_keeps_every_column_and_marks_missing_values(tmp_path):
@@ -107,20 +106,8 @@ ENDINGS = deep_update(TINY_STUDY, {
 
 
 def test_every_way_a_trial_ends_gets_its_note_and_diagnosis(tmp_path, monkeypatch):
-    real_fit = objective_module.fit
-
-    def fit_failing_after_one_epoch_on_trial_three(*args, **kwargs):
-        if kwargs["seed"] != 3:
-            return real_fit(*args, **kwargs)
-        on_epoch = kwargs["on_epoch"]
-
-        def then_fail(history):
-            on_epoch(history)
-            raise RuntimeError("CUDA error: device-side assert (injected)")
-
-        return real_fit(*args, **{**kwargs, "on_epoch": then_fail})
-
-    monkeypatch.setattr(objective_module, "fit", fit_failing_after_one_epoch_on_trial_three)
+    raise_after_first_epoch(monkeypatch, trial_number=3,
+                            error=RuntimeError("CUDA error: device-side assert (injected)"))
     path = tmp_path / "endings.yaml"
     path.write_text(yaml.safe_dump(json.loads(json.dumps(ENDINGS))))
     url = f"sqlite:///{tmp_path / 'endings.db'}"
