@@ -35,10 +35,12 @@ sys.path.insert(0, str(ROOT))
 import optuna  # noqa: E402
 import yaml  # noqa: E402
 from optuna.storages import BaseStorage  # noqa: E402
+from optuna.storages.journal import JournalFileBackend  # noqa: E402
 
 from search import study as study_runner  # noqa: E402
 from search.config import load_study_config  # noqa: E402
 from search.progress import Progress  # noqa: E402
+from search.samplers import build_pruner, build_sampler  # noqa: E402
 from search.record.storage import StorageUrl  # noqa: E402
 from search.workers import THREADS_ENV  # noqa: E402
 
@@ -100,15 +102,16 @@ class StorageClock:
         return timed
 
 
-def storage_share(storage: str, trials: int) -> tuple[float, float, float]:
-    """(trial wall time, main-thread storage time, heartbeat-thread storage time), seconds."""
+def storage_share(storage: str, trials: int) -> tuple[float, float, float, list[list[float]]]:
+    """(trial wall time, main-thread storage time, heartbeat-thread storage time, each trial's
+    reported objective curve) of plateau running the demo study, seconds."""
     clock = StorageClock()
     opened = StorageUrl.open
 
     def open_timed(self, heartbeat=None):  # only the runner's opening is timed
         return clock.wrap(opened(self, heartbeat))
 
-    config = load_study_config(ROOT / "studies" / "demo.yaml", {"storage": storage})
+    config = demo_config(storage)
     StorageUrl.open = open_timed
     try:
         started = time.perf_counter()
@@ -116,7 +119,39 @@ def storage_share(storage: str, trials: int) -> tuple[float, float, float]:
         wall = time.perf_counter() - started
     finally:
         StorageUrl.open = opened
-    return wall, clock.main, clock.other
+    done = optuna.load_study(study_name=config.name, storage=config.storage.open()).trials
+    curves = [[t.intermediate_values[k] for k in sorted(t.intermediate_values)] for t in done]
+    return wall, clock.main, clock.other, curves
+
+
+def optuna_alone(storage: str, curves: list[list[float]]) -> float:
+    """Storage time of plain Optuna on the same study shape: the demo's sampler, pruner and
+    parameters, each trial reporting plateau's trial's objective curve epoch by epoch and nothing
+    else, on a storage opened as a user would (``optuna.create_study(storage=URL)``)."""
+    clock = StorageClock()
+    config = demo_config(storage)
+    study = optuna.create_study(
+        storage=clock.wrap(optuna.storages.RDBStorage(storage)) if "://" in storage else
+        clock.wrap(optuna.storages.JournalStorage(JournalFileBackend(storage))),
+        direction=config.direction,
+        sampler=build_sampler(config.sampler.name, config.sampler.options, config.seed),
+        pruner=build_pruner(config.pruner.name, config.pruner.options, config.budget.max_epochs))
+
+    def objective(trial: optuna.Trial) -> float:
+        config.space.sample(trial)
+        curve = curves[trial.number]
+        for epoch, value in enumerate(curve, 1):
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return max(curve)
+
+    study.optimize(objective, n_trials=len(curves))
+    return clock.main
+
+
+def demo_config(storage: str):
+    return load_study_config(ROOT / "studies" / "demo.yaml", {"storage": storage})
 
 
 def main() -> None:
@@ -145,10 +180,16 @@ def main() -> None:
               f"(each process starts Python, torch and the data once)")
         for label, url in (("SQLite", f"sqlite:///{folder / 'demo.db'}"),
                            ("journal file", str(folder / "demo.journal"))):
-            wall, main_time, beat = storage_share(url, args.demo_trials)
+            wall, main_time, beat, curves = storage_share(url, args.demo_trials)
+            alone = optuna_alone(url.replace("demo.", "alone."), curves)
+            per_trial = 1000 / args.demo_trials
             print(f"demo study, {args.demo_trials} trials, {label}: storage calls {main_time:.2f} s "
-                  f"of {wall:.1f} s in the trials' thread = {main_time / wall:.2%} (heartbeat "
-                  f"thread, beside training: {beat:.2f} s)")
+                  f"of {wall:.1f} s in the trials' thread = {main_time / wall:.2%} "
+                  f"({main_time * per_trial:.0f} ms a trial; Optuna alone, same sampler, pruner, "
+                  f"parameters and reports, no training: {alone * per_trial:.0f} ms a trial = "
+                  f"{alone / wall:.2%} of plateau's trial time, plateau's own "
+                  f"{(main_time - alone) / wall:.2%}; heartbeat thread, beside training: "
+                  f"{beat:.2f} s)")
         print(f"(one worker on one thread: {single:.1f} trials/min; 2 one-thread workers against "
               f"it: {two / single:.2f}x: what the cores give, with the 2 threads one worker had)")
         print(f"2 workers / 1 worker: {two / one:.2f}x")

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import torch
 
+from search import disk
+
 if TYPE_CHECKING:
     from search.record.history import History
     from search.train import Best, Run
@@ -48,7 +50,7 @@ class TrialCheckpoints:
         for attempt in range(3):  # another worker's ``remove`` may take the empty folder away
             self.folder.mkdir(parents=True, exist_ok=True)
             try:
-                torch.save(state, temporary)
+                disk.save(state, temporary)
                 break
             except (RuntimeError, FileNotFoundError):
                 if self.folder.is_dir() or attempt == 2:

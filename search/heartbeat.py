@@ -73,6 +73,19 @@ class HeartbeatRDBStorage(RDBStorage):
                              grace_period=heartbeat.grace_period,
                              heartbeat_stale_trial_callback=heartbeat.retry())
         self._reason = heartbeat.lost_reason
+        self._study_ids: dict[str, int] = {}
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        """Remembered: Optuna's Hyperband pruner and TPE sampler look the study up by name at every
+        epoch's report and every sampled parameter (a query each), and a name's id never changes
+        while a study exists; a study this worker deletes is forgotten."""
+        if study_name not in self._study_ids:
+            self._study_ids[study_name] = super().get_study_id_from_name(study_name)
+        return self._study_ids[study_name]
+
+    def delete_study(self, study_id: int) -> None:
+        self._study_ids = {k: v for k, v in self._study_ids.items() if v != study_id}
+        super().delete_study(study_id)
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         return _say_why(self, super()._get_stale_trial_ids(study_id), self._reason)

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import disk
 from search.checkpoints import TrialCheckpoints
 from search.config import StudyConfig
 from search.data.splits import Splits
@@ -27,6 +28,7 @@ from search.memory import OUT_OF_MEMORY, free_memory, is_out_of_memory, ruled_ou
 from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
+from search.record.storage import set_trial_user_attrs
 from search.record.trial import TrialRecord, epoch_attrs, start_attrs
 from search.space import Hyperparams
 from search.train import FitResult, Stop, fit
@@ -45,8 +47,7 @@ class Interrupted(Exception):
 
 
 def write(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
+    set_trial_user_attrs(trial.storage, trial._trial_id, attrs)  # _trial_id: private, as for notes
 
 
 def attempts(trial: optuna.Trial, trials: list[FrozenTrial]) -> tuple[int, ...]:
@@ -76,6 +77,7 @@ class Objective:
                              if part is not None}
         self.history = History()  # the running trial's, as of its last epoch
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.halted: str | None = None  # why the study must stop now (a full disk), once it has
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
@@ -99,6 +101,11 @@ class Objective:
         except (Diverged, Interrupted, optuna.TrialPruned):
             raise  # already recorded
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
+            if disk.is_disk_full(exc):  # ... but not on a full disk: the run stops, to resume
+                self.halted = disk.halted(exc, trial.number)
+                write(trial, self.record(trial, hp, history=self.history,
+                                         stop_reason=disk.stop_reason(exc)).user_attrs())
+                raise
             if checkpoints is not None:
                 checkpoints.remove()
             if is_out_of_memory(exc):

@@ -24,6 +24,7 @@ from typing import Callable
 import optuna
 from optuna.trial import TrialState
 
+from search import disk
 from search.config import StudyConfig
 from search.data import load_dataset
 from search.data.splits import Splits, shipped_split, stratified_split
@@ -39,6 +40,7 @@ from search.resume import StopAtTotal, requeue_interrupted, to_run
 from search.samplers import build_pruner, build_sampler
 
 RUNNING = (TrialState.RUNNING,)
+PROBE_BYTES = 64 * 1024  # the artifact folder's probe: a full disk refuses a file this size
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,21 @@ def load_splits(config: StudyConfig) -> Splits:
 
 def check_writable(folder: Path) -> None:
     """Create ``folder`` if needed and write and remove a file in it: a folder that exists but
-    cannot be written would otherwise fail every trial as it ends."""
+    cannot be written (or whose disk is full) would otherwise fail every trial as it ends."""
     probe = folder / f".plateau-write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            with probe.open("wb") as file:
+                file.write(bytes(PROBE_BYTES))
+                file.flush()
+                os.fsync(file.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as exc:
         raise StorageError(f"artifact folder '{folder}' cannot be written ({exc.strerror}); give "
-                           f"a writable one with --artifact-dir.") from None
+                           f"a writable one with --artifact-dir"
+                           f"{', or make room there' if disk.is_disk_full(exc) else ''}.") from None
 
 
 def retry_lost(study: optuna.Study, heartbeat: Heartbeat, since: datetime.datetime,
@@ -156,19 +164,22 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
                   f"{len(splits.train.classes)} classes; objective {config.objective} "
                   f"({config.direction}); device {device.describe()}")
     finished: list[int] = []
+    objective = Objective(config, splits, device, progress, hooks.trial_ended, interrupts)
     callbacks = [progress.trial_finished, lambda _, t: finished.append(t.number),
-                 lambda study, _: study.stop() if interrupts and interrupts.received else None]
+                 lambda study, _: study.stop() if (interrupts and interrupts.received)
+                 or objective.halted else None]
     if more_trials is None and config.budget.n_trials is not None:
         callbacks.append(StopAtTotal(config.budget.n_trials))
-    optimize = functools.partial(
-        study.optimize, Objective(config, splits, device, progress, hooks.trial_ended, interrupts),
-        catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
+    optimize = functools.partial(study.optimize, objective, catch=(Exception,), gc_after_trial=True,
+                                 callbacks=callbacks)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # progress reports every trial instead
     gc.freeze()  # the collection after each trial skips the modules and data loaded so far
     try:
         if planned != 0 and not (interrupts and interrupts.received):  # not if stopped already
             optimize(n_trials=planned, timeout=config.budget.timeout)
+        if objective.halted:
+            raise disk.DiskFull(objective.halted)
         if not (interrupts and interrupts.received):
             retry_lost(study, config.heartbeat, since, lambda n: optimize(n_trials=n))
     finally:

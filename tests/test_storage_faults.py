@@ -5,6 +5,7 @@ Redis and PostgreSQL servers asked for what they refuse."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import time
@@ -15,6 +16,7 @@ import pytest
 
 import run_study
 from conftest import server_url
+from search.record.storage import CONNECT_TIMEOUT
 
 
 def one_line(capsys) -> str:
@@ -64,6 +66,8 @@ def test_a_read_only_database_is_one_line_and_left_as_it_was(command, finished, 
 def test_a_damaged_database_is_one_line(finished, capsys):
     path, url = finished
     db = Path(url.removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as connection:  # the write-ahead log's pages into the file, to damage
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(db.read_bytes())
     data[4096:8192] = b"\xff" * 4096  # the second page: garbage
     db.write_bytes(bytes(data))
@@ -97,7 +101,7 @@ def test_a_postgresql_port_that_is_not_redis_is_one_line(write_study, capsys):
     postgres = server_url("postgresql")
     url = "redis://127.0.0.1:" + postgres.split(":")[2].split("/")[0]
     assert run_study.main(["run", str(write_study()), "--storage", url]) == 2
-    assert "failed" in one_line(capsys)
+    assert f"cannot open storage '{url}': Connection closed by server" in one_line(capsys)
 
 
 def test_an_unreachable_server_is_one_line_within_seconds(write_study, capsys):
@@ -106,6 +110,31 @@ def test_an_unreachable_server_is_one_line_within_seconds(write_study, capsys):
     assert run_study.main(["run", str(write_study()), "--storage", url]) == 2
     assert time.monotonic() - started < 15  # the connect timeout is 10 s
     assert "cannot open storage" in one_line(capsys)
+
+
+@pytest.fixture
+def silent_port():
+    """A port whose server accepts connections (the kernel completes them) and never says a word:
+    a hung or half-dead server, a firewall that swallows what follows the handshake."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql://postgres@127.0.0.1:{}/test",
+                                    "mysql+pymysql://root@127.0.0.1:{}/test",
+                                    "redis://127.0.0.1:{}"],
+                         ids=["postgresql (psycopg tries twice)", "mysql (pymysql would wait for ever)",
+                              "redis"])
+def test_a_server_that_never_answers_is_one_line_within_the_timeout(scheme, silent_port,
+                                                                    write_study, capsys):
+    url = scheme.format(silent_port)
+    started = time.monotonic()
+    assert run_study.main(["run", str(write_study()), "--storage", url]) == 2
+    assert time.monotonic() - started < CONNECT_TIMEOUT + 3
+    assert f"did not answer within {CONNECT_TIMEOUT} s" in one_line(capsys)
 
 
 def test_a_study_name_postgresql_cannot_hold_is_refused_before_it_is_tried(write_study, capsys):

@@ -1,6 +1,7 @@
 """Heartbeats on a journal file, through Optuna's own interface: a trial whose worker stopped
 beating is failed with why and queued again once (max_retry), with its parameters and its
-intermediate values; a beating one is left alone."""
+intermediate values; a beating one is left alone. The RDB storage with a heartbeat remembers study
+ids."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import optuna
 import pytest
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
+from sqlalchemy import event
 
-from search.heartbeat import HEARTBEAT_ATTR, Heartbeat, HeartbeatJournalStorage
+from search.heartbeat import HEARTBEAT_ATTR, Heartbeat, HeartbeatJournalStorage, HeartbeatRDBStorage
 
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed")
 
@@ -66,3 +68,18 @@ def test_the_heartbeat_is_recorded_and_a_finished_trial_ignores_it(tmp_path):
     study.tell(trial, 1.0)
     storage.record_heartbeat(trial._trial_id)  # between two beats it ended: no error
     assert storage.get_heartbeat_interval() == 1
+
+
+def test_the_rdb_storage_looks_a_study_up_once_and_forgets_a_deleted_one(tmp_path):
+    storage = HeartbeatRDBStorage(f"sqlite:///{tmp_path / 'a.db'}",
+                                  Heartbeat(interval=60, grace_period=180, max_retry=1))
+    queries = []
+    event.listen(storage.engine, "before_cursor_execute",
+                 lambda *args: queries.append(args[2]) if "FROM studies" in args[2] else None)
+    first = optuna.create_study(storage=storage, study_name="s")._study_id
+    queries.clear()
+    assert [storage.get_study_id_from_name("s") for _ in range(3)] == [first] * 3
+    assert queries == []
+    optuna.delete_study(study_name="s", storage=storage)
+    with pytest.raises(KeyError):
+        storage.get_study_id_from_name("s")

@@ -10,9 +10,10 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.storages import JournalStorage, RDBStorage
+from sqlalchemy import event
 
 from search.record.errors import StorageError
-from search.record.storage import SERVER_ARTIFACT_DIR, StorageUrl
+from search.record.storage import SERVER_ARTIFACT_DIR, StorageUrl, set_trial_user_attrs
 
 def open_storage(url: str):
     return StorageUrl.parse(url).open()
@@ -108,3 +109,36 @@ def test_an_existing_sqlite_file_given_as_a_path_is_refused_untouched(tmp_path):
     with pytest.raises(StorageError, match=f"sqlite:///{path}"):
         open_storage(str(path))
     assert path.read_bytes() == before
+
+
+def test_sqlite_is_opened_in_write_ahead_log_mode_and_a_read_only_file_is_still_read(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    optuna.create_study(storage=open_storage(url), study_name="s").optimize(lambda t: 1.0, 1)
+    assert sqlite3.connect(tmp_path / "a.db").execute("pragma journal_mode").fetchone() == ("wal",)
+    read_only = f"sqlite:///file:{tmp_path / 'a.db'}?mode=ro&uri=true"
+    assert len(optuna.load_study(study_name="s", storage=open_storage(read_only)).trials) == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_user_attrs_are_stored_in_one_transaction_where_the_storage_has_them(kind, tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.db'}" if kind == "sqlite" else str(tmp_path / "a.journal")
+    study = optuna.create_study(storage=open_storage(url))
+    trial = study.ask()
+    trial.set_user_attr("kept", 1)
+    trial.set_user_attr("replaced", "old")
+    commits = []
+    if kind == "sqlite":
+        event.listen(study._storage._backend.engine, "commit", lambda connection: commits.append(1))
+    attrs = {"replaced": "new", "history": [{"epoch": 1, "val_loss": 0.5}], "note": None}
+    set_trial_user_attrs(study._storage, trial._trial_id, attrs)
+    assert commits == ([1] if kind == "sqlite" else [])
+    assert study.trials[0].user_attrs == {"kept": 1, **attrs}
+
+
+def test_user_attrs_of_a_finished_trial_are_refused_and_none_is_stored(tmp_path):
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'a.db'}"))
+    trial = study.ask()
+    study.tell(trial, 1.0)
+    with pytest.raises(RuntimeError, match="finished"):
+        set_trial_user_attrs(study._storage, trial._trial_id, {"a": 1, "b": 2})
+    assert study.trials[0].user_attrs == {}
