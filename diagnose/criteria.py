@@ -32,6 +32,11 @@ GL_STOPPED = 5.0
 # ones (a training loss of 0.005 is p = 0.995; a validation loss of 0.1, p = 0.905). Sound runs stay
 # within a few times (dropout even puts training above validation); memorising runs reach 100-1000x.
 LOSS_RATIO = 20.0
+# ...but a loss ratio alone is no overfitting: a sound run's training loss can approach zero while its
+# validation accuracy stays within a few points of training accuracy. The ratio counts only where the
+# accuracies agree (a gap of at least half ACCURACY_GAP) or, with no accuracy logged, where the
+# validation loss has risen past Prechelt's GL_5 (GL_STOPPED).
+LOSS_RATIO_SUPPORTING_GAP = ACCURACY_GAP / 2
 # Or: a validation loss 50% above its minimum while the training loss kept halving is memorisation
 # even when neither gap is wide yet (confident mistakes grow before wrong answers do).
 GL_MEMORISING = 50.0
@@ -77,6 +82,12 @@ MINORITY_RECALL_RATIO = 0.5
 # learned nothing yet (a trial pruned after an epoch) misses every class, and that is not the
 # imbalance's doing.
 MAJORITY_LEARNED_RECALL = 0.5
+
+# Collapse onto the majority class, read from a log's binary precision and recall (Keras'
+# Precision() and Recall() metrics, which track the positive class): both at most this at the end
+# while validation accuracy sits at the other class's share. A model that predicts one class only
+# has precision and recall of exactly 0 for the other.
+COLLAPSED_SCORE = 0.01
 
 # An underfit model whose training loss still fell by more than 2% over the last STALL_FRACTION of
 # the run is learning slowly (step size, time) rather than unable to learn (capacity).

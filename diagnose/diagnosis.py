@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
-from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION
+from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION, UNDERFIT_ACCURACY
 from diagnose.curves import Curves
 from diagnose.fixes import FIXES
 from diagnose.notes import NOTES
@@ -16,6 +16,29 @@ from diagnose.rules import RULES, NotJudged
 from search.record.diagnosis import LABELS, Diagnosis, Finding, Fix
 from search.record.history import History
 from search.record.trial import TrialRecord
+
+def _majority_fitted(imbalanced: Finding) -> bool:
+    return imbalanced.evidence.get("majority_mean_recall", 0.0) >= UNDERFIT_ACCURACY
+
+
+# (label, the label it removes, when, why): where two rules fire on one cause, the one that names it.
+SUPERSEDES: tuple[tuple[str, str, Callable[[Finding], bool], str], ...] = (
+    ("diverged", "overfit", lambda finding: True,
+     "once the loss blew up, the loss ratio and the accuracy gap measure the blow-up, not a fit"),
+    ("diverged", "underfit", lambda finding: True,
+     "a blown-up run fits nothing; underfit would prescribe capacity"),
+    ("imbalanced", "underfit", _majority_fitted,
+     "the majority classes are fitted: the accuracy lost is the minority classes', and the "
+     "imbalance fixes are the ones that apply"),
+)
+
+
+def _settled(fired: dict[str, Finding]) -> dict[str, Finding]:
+    """The fired findings less those another one supersedes (``SUPERSEDES``)."""
+    removed = {loser for winner, loser, when, _ in SUPERSEDES
+               if winner in fired and loser in fired and when(fired[winner])}
+    return {name: finding for name, finding in fired.items() if name not in removed}
+
 
 # Labels a run needs judged before it may be called healthy. Imbalance is not among them: logs
 # rarely carry per-class results, and without them imbalance is never claimed either way.
@@ -25,9 +48,7 @@ REQUIRED_FOR_HEALTHY = ("diverged", "overfit", "underfit")
 def diagnose(history: History) -> Diagnosis:
     curves = Curves(history)
     results = {name: rule(curves) for name, rule in RULES.items()}
-    fired = {name: r for name, r in results.items() if isinstance(r, Finding)}
-    if "diverged" in fired:  # a blown-up run fits nothing; "underfit" would prescribe capacity
-        fired.pop("underfit", None)
+    fired = _settled({name: r for name, r in results.items() if isinstance(r, Finding)})
     not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
 
     findings = tuple(_with_fixes(fired[label], curves) for label in LABELS if label in fired)

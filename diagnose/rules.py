@@ -130,7 +130,12 @@ def overfit(curves: Curves) -> Result:
                           and _stalled(optimum, n) and not gap < 0)
     evidence["validation_stopped_improving"] = bool(stalled)
     wide_gap = bool(np.isfinite(gap) and gap >= c.ACCURACY_GAP)
-    loss_gap = evidence.get("val_over_train_loss", 0.0) >= c.LOSS_RATIO
+    # The loss ratio counts where the accuracies (or, without them, a rising validation loss) agree
+    loss_agrees = (gap >= c.LOSS_RATIO_SUPPORTING_GAP if np.isfinite(gap)
+                   else evidence.get("generalization_loss", 0.0) > c.GL_STOPPED)
+    loss_gap = bool(evidence.get("val_over_train_loss", 0.0) >= c.LOSS_RATIO and loss_agrees)
+    if "val_over_train_loss" in evidence:
+        evidence["loss_ratio_supporting_gap"] = c.LOSS_RATIO_SUPPORTING_GAP
     if not (((wide_gap or loss_gap) and stalled) or memorising):
         return None
     marks = tuple(sorted({curves.epoch_at(i) for i in (optimum, n - 1) if i is not None}))
@@ -198,8 +203,9 @@ def imbalanced(curves: Curves) -> Result:
     """Skewed class counts and minority classes recalled far worse than majority ones."""
     per_class = curves.history.per_class
     if per_class is None:
-        return NotJudged("needs per-class results: pass --predictions (y_true,y_pred) or diagnose "
-                         "a plateau trial")
+        return collapsed(curves) or NotJudged(
+            "needs per-class results: pass --predictions (y_true,y_pred) or diagnose a plateau "
+            "trial (or a log with binary precision and recall)")
     counts = np.array(per_class.train_counts or per_class.support, dtype=float)
     present = counts > 0
     ratio = float(counts[present].max() / counts[present].min())
@@ -240,6 +246,34 @@ def imbalanced(curves: Curves) -> Result:
                    f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
                    f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
+
+
+def collapsed(curves: Curves) -> Finding | None:
+    """From a log without per-class results: a binary model that predicts the majority class only,
+    seen in Keras' Precision() and Recall() of the positive class (both 0) while validation accuracy
+    sits at the majority's share."""
+    if not all(curves.has(col) for col in ("val_precision", "val_recall", "val_accuracy")):
+        return None
+    if curves.n < c.MIN_EPOCHS:
+        return None
+    window = slice(-c.MIN_EPOCHS, None)  # the last epochs, raw: a collapse is a state, not a trend
+    precision, recall = curves.raw("val_precision")[window], curves.raw("val_recall")[window]
+    accuracy = curves.raw("val_accuracy")[window]
+    if not (np.all(precision <= c.COLLAPSED_SCORE) and np.all(recall <= c.COLLAPSED_SCORE)
+            and np.all(accuracy >= 0.5)):
+        return None
+    share = float(np.median(accuracy))
+    return Finding("imbalanced", _confidence(share, 0.5, 0.4),
+                   f"the model predicts the majority class only: validation precision and recall "
+                   f"of the positive class are {float(precision[-1]):.2f} and "
+                   f"{float(recall[-1]):.2f} over the last {c.MIN_EPOCHS} epochs, and validation "
+                   f"accuracy stays at {share:.3f}, the majority class's share",
+                   {"val_precision_end": shown(float(precision[-1])),
+                    "val_recall_end": shown(float(recall[-1])),
+                    "collapsed_score_threshold": c.COLLAPSED_SCORE,
+                    "majority_share": shown(share), "majority_mean_recall": 1.0,
+                    "evidence_from": "logged precision and recall"},
+                   epochs=(curves.epoch_at(curves.n - 1),))
 
 
 # The labels' rules, in the order labels are reported.

@@ -81,6 +81,17 @@ OVERFIT = {
         dict(train_loss=falling(1.0, 0.1, 12), val_loss=falling(1.0, 0.15, 6) + [0.15] * 6,
              train_accuracy=rising(0.7, 0.96, 12), val_accuracy=rising(0.7, 0.93, 6) + [0.93] * 6),
         "holds not"),
+    # A sound run: training loss near zero, 100x below validation loss, but the accuracies agree.
+    "loss ratio 50x, accuracies 3 points apart: sound": (
+        dict(train_loss=falling(1.0, 0.002, 20), val_loss=falling(1.0, 0.2, 8) + rising(0.2, 0.208, 12),
+             train_accuracy=rising(0.7, 0.995, 20), val_accuracy=rising(0.7, 0.97, 8) + [0.965] * 12),
+        "holds not"),
+    "loss ratio 70x, no accuracies, validation loss risen 50%": (
+        dict(train_loss=falling(1.0, 0.001, 16), val_loss=falling(1.0, 0.2, 8) + rising(0.2, 0.3, 8)),
+        "fires"),
+    "loss ratio 70x, no accuracies, validation loss up 2% (under GL_5)": (
+        dict(train_loss=falling(1.0, 0.001, 16), val_loss=falling(1.0, 0.2, 6) + rising(0.2, 0.206, 10)),
+        "holds not"),
     "healthy": (HEALTHY, "holds not"),
     "no validation metrics": (dict(train_loss=falling(1.0, 0.1, 10)), "not judged"),
     "too short": (dict(train_loss=[1.0, 0.5], val_loss=[1.0, 0.9]), "not judged"),

@@ -31,6 +31,8 @@ METRICS: Mapping[str, tuple[str, int]] = {
     "sparse_categorical_accuracy": ("accuracy", 1),
     "categorical_accuracy": ("accuracy", 1),
     "binary_accuracy": ("accuracy", 1),
+    "precision": ("precision", 0),  # Keras' Precision() and Recall(): of the positive class
+    "recall": ("recall", 0),
 }
 
 # Lightning's suffixes for ``self.log(..., on_step=True, on_epoch=True)``.
@@ -46,6 +48,7 @@ _SPLIT = "|".join(sorted(SPLITS, key=len, reverse=True))
 _METRIC = "|".join(sorted(METRICS, key=len, reverse=True))
 _SEP = r"[_/.\-]"
 _VARIANT = rf"(?:_(?P<variant>{'|'.join(VARIANTS)}))?"
+_NUMBERED = r"(?:_\d+)?"  # Keras numbers a second metric of one kind: precision_1, val_recall_2
 
 # (pattern, what it reads, whether the TensorBoard step is the 0-based epoch). Tried in order on the
 # lower-cased name; the first match wins. "metric" patterns name the metric and maybe the split.
@@ -56,10 +59,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
         # lr, learning_rate, Lightning's LearningRateMonitor lr-Adam, lr-SGD/pg1
         (r"^(?:lr|learning_rate)(?:-[a-z0-9_]+)?(?:/pg\d+)?$", "lr", False),
         (r"^epoch_(?:lr|learning_rate)$", "lr", True),  # Keras' TensorBoard tag
-        (rf"^(?P<split>{_SPLIT}){_SEP}(?P<metric>{_METRIC}){_VARIANT}$", "metric", False),  # val_loss
+        (rf"^(?P<split>{_SPLIT}){_SEP}(?P<metric>{_METRIC}){_NUMBERED}{_VARIANT}$", "metric",
+         False),  # val_loss
         (rf"^(?P<metric>{_METRIC}){_SEP}(?P<split>{_SPLIT})$", "metric", False),  # Loss/val
         (rf"^epoch_(?P<metric>{_METRIC})$", "metric", True),  # Keras' TensorBoard tags: split = folder
-        (rf"^(?P<metric>{_METRIC}){_VARIANT}$", "metric", False),  # Keras loss, accuracy: training
+        (rf"^(?P<metric>{_METRIC}){_NUMBERED}{_VARIANT}$", "metric", False),  # Keras loss: training
     ))
 
 

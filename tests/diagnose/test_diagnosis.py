@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 import run_study
-from curve_cases import HEALTHY, OVERFIT, UNDERFIT, falling, history, per_class, rising
+from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, falling, history, per_class, rising
 from diagnose import diagnosis as diagnosis_module
 from diagnose.diagnosis import diagnose
 from diagnose.fixes import FIXES
@@ -43,6 +43,38 @@ def test_diverged_takes_precedence_over_underfit():
                          train_accuracy=[0.1] * 4, val_accuracy=[0.1] * 4))
     assert d.labels == ("diverged",)
     assert [n.label for n in d.notes] == []  # no "train longer" after a blow-up
+
+
+# Runs where two rules fire on one cause: only the label that names the cause is given.
+SUPERSEDED = {
+    # Fitted well, then the loss grew geometrically: the validation/training loss ratio and the
+    # accuracy gap of the last epochs measure the blow-up.
+    "fit, then the loss grew geometrically and blew up": (dict(
+        train_loss=falling(1.0, 0.05, 8) + [0.5, 5.0, 50.0, 500.0],
+        val_loss=falling(1.0, 0.2, 8) + [2.0, 40.0, 800.0, 9000.0],
+        train_accuracy=rising(0.6, 0.99, 8) + [0.9, 0.5, 0.3, 0.3],
+        val_accuracy=rising(0.6, 0.9, 8) + [0.5, 0.2, 0.1, 0.1]), None, ("diverged",)),
+    "overfit, then NaN": (dict(
+        train_loss=falling(1.0, 0.001, 12) + [NAN], val_loss=falling(1.0, 0.5, 4) + rising(0.5, 2.0, 9),
+        train_accuracy=rising(0.6, 1.0, 13), val_accuracy=rising(0.6, 0.75, 4) + [0.75] * 9),
+        None, ("diverged",)),
+    "imbalanced with the majority fitted: not underfit": (dict(
+        train_loss=falling(1.2, 0.45, 12), val_loss=falling(1.2, 0.5, 12),
+        train_accuracy=rising(0.5, 0.86, 12), val_accuracy=rising(0.5, 0.84, 12)),
+        ([300, 300, 20], [0.95, 0.93, 0.05]), ("imbalanced",)),
+    "imbalanced and the majority not fitted either: both": (dict(
+        train_loss=falling(1.2, 0.9, 12), val_loss=falling(1.2, 0.95, 12),
+        train_accuracy=rising(0.4, 0.62, 12), val_accuracy=rising(0.4, 0.6, 12)),
+        ([300, 300, 20], [0.66, 0.62, 0.05]), ("underfit", "imbalanced")),
+}
+
+
+@pytest.mark.parametrize("columns, counts_recall, labels", SUPERSEDED.values(), ids=SUPERSEDED.keys())
+def test_one_label_for_one_cause(columns, counts_recall, labels):
+    h = history(**columns)
+    if counts_recall is not None:
+        h.per_class = per_class(*counts_recall)
+    assert diagnose(h).labels == labels
 
 
 def test_labels_combine_and_come_with_their_fixes_in_table_order():

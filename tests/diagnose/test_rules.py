@@ -38,6 +38,31 @@ def test_imbalanced(results, expected):
     assert outcome(imbalanced, h) == expected
 
 
+# Keras' Precision() and Recall() track the positive class of a binary model; one that predicts the
+# majority (negative) class only logs 0 for both, and its accuracy is the majority's share.
+COLLAPSE = {
+    "collapsed onto the majority: precision = recall = 0, accuracy = its share": (
+        [0.2, 0.05, 0.0, 0.0, 0.0], [0.1, 0.02, 0.0, 0.0, 0.0], [0.82, 0.85, 0.85, 0.85, 0.85],
+        "fires"),
+    "the positive class is found: not collapsed": (
+        [0.4, 0.6, 0.7, 0.72, 0.74], [0.3, 0.5, 0.6, 0.65, 0.66], [0.8, 0.86, 0.9, 0.91, 0.92],
+        "not judged"),
+    "zero for a while, then it learned": (
+        [0.0, 0.0, 0.0, 0.5, 0.6], [0.0, 0.0, 0.0, 0.4, 0.5], [0.85, 0.85, 0.85, 0.88, 0.9],
+        "not judged"),
+}
+
+
+@pytest.mark.parametrize("precision, recall, accuracy, expected", COLLAPSE.values(),
+                         ids=COLLAPSE.keys())
+def test_collapse_onto_the_majority_is_read_from_logged_precision_and_recall(
+        precision, recall, accuracy, expected):
+    h = history(train_loss=falling(0.6, 0.4, 5), val_loss=falling(0.6, 0.42, 5),
+                train_accuracy=accuracy, val_accuracy=accuracy, val_precision=precision,
+                val_recall=recall)
+    assert outcome(imbalanced, h) == expected
+
+
 def test_imbalance_is_never_claimed_without_per_class_results():
     result = imbalanced(Curves(history(**HEALTHY)))
     assert isinstance(result, NotJudged) and "--predictions" in result.reason
