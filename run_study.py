@@ -222,10 +222,16 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
 
     from diagnose.dashboard.publish import publish_study, publish_trial
     from diagnose.diagnosis import diagnose, diagnosed
+    from diagnose.pruned import Pruned
     from search.study import Hooks
 
     def trial_ended(trial, record):
-        record = dataclasses.replace(record, diagnosis=diagnose(record.history))
+        epoch, pruned = record.pruned_epoch, None
+        if epoch is not None and record.objective is not None:  # beside the others at that epoch
+            peers = tuple(t.intermediate_values[epoch] for t in trial.study.get_trials(
+                deepcopy=False) if t.number != trial.number and epoch in t.intermediate_values)
+            pruned = Pruned(epoch, record.objective, record.direction != "minimize", peers)
+        record = dataclasses.replace(record, diagnosis=diagnose(record.history, pruned))
         publish_trial(trial, record, config.artifact_dir)
         return record
 

@@ -12,6 +12,7 @@ from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION, UNDERFIT_ACCUR
 from diagnose.curves import Curves
 from diagnose.fixes import FIXES
 from diagnose.notes import NOTES
+from diagnose.pruned import KEPT_WHEN_PRUNED, NOTES_DROPPED_WHEN_PRUNED, Pruned
 from diagnose.rules import RULES, NotJudged
 from search.record.diagnosis import LABELS, Diagnosis, Finding, Fix
 from search.record.history import History
@@ -45,9 +46,14 @@ def _settled(fired: dict[str, Finding]) -> dict[str, Finding]:
 REQUIRED_FOR_HEALTHY = ("diverged", "overfit", "underfit")
 
 
-def diagnose(history: History) -> Diagnosis:
+def diagnose(history: History, pruned: Pruned | None = None) -> Diagnosis:
+    """The diagnosis of a run; ``pruned``: the pruner stopped it (``diagnose.pruned``)."""
     curves = Curves(history)
     results = {name: rule(curves) for name, rule in RULES.items()}
+    if pruned is not None:  # cut short: only the labels whose evidence does not need a full run
+        results = {name: r if name in KEPT_WHEN_PRUNED else NotJudged(
+            f"the pruner stopped the trial at epoch {pruned.epoch}: a run cut short is not judged "
+            f"{name}") for name, r in results.items()}
     fired = _settled({name: r for name, r in results.items() if isinstance(r, Finding)})
     not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
 
@@ -59,14 +65,19 @@ def diagnose(history: History) -> Diagnosis:
     notes = tuple(note for note in (check(curves) for check in NOTES.values()) if note is not None)
     if "diverged" in fired:  # after a blow-up only the oscillation is worth a note of its own
         notes = tuple(n for n in notes if n.label == "oscillating")
+    if pruned is not None:
+        notes = (pruned.note(curves),
+                 *(n for n in notes if n.label not in NOTES_DROPPED_WHEN_PRUNED))
     return Diagnosis(labels, findings, notes, not_judged)
 
 
 def diagnosed(records: Iterable[TrialRecord]) -> list[TrialRecord]:
     """Each record with its diagnosis: the one stored as the trial ended, else (a trial stored before
     plateau stored diagnoses, or one that never ended) diagnosed now from its history."""
+    records = list(records)
     return [record if record.diagnosis is not None
-            else dataclasses.replace(record, diagnosis=diagnose(record.history))
+            else dataclasses.replace(record, diagnosis=diagnose(
+                record.history, Pruned.among(record, records)))
             for record in records]
 
 

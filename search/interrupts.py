@@ -24,6 +24,7 @@ class Interrupts:
 
     def __init__(self, stream: TextIO | None = None):
         self.received: str | None = None
+        self.forced = False  # the second signal came: stopping now
         self.stream = stream or sys.stderr
         self._previous: dict[int, Any] = {}
         self._unraisable: Callable[[Any], None] | None = None
@@ -42,6 +43,7 @@ class Interrupts:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None:
+            self.forced = True
             raise KeyboardInterrupt
         self.received = signal.Signals(signum).name
         print(f"{self.received} received: the running trial stops after its current epoch and "

@@ -29,7 +29,7 @@ from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
 from search.record.storage import set_trial_user_attrs
-from search.record.trial import TrialRecord, epoch_attrs, start_attrs
+from search.record.trial import PRUNED_AT, TrialRecord, epoch_attrs, start_attrs
 from search.space import Hyperparams
 from search.train import FitResult, Stop, fit
 
@@ -101,6 +101,9 @@ class Objective:
         except (Diverged, Interrupted, optuna.TrialPruned):
             raise  # already recorded
         except Exception as exc:  # recorded on the trial; Optuna marks it FAIL and the study goes on
+            if self.interrupts is not None and self.interrupts.forced:  # the second Ctrl-C landed
+                write(trial, self.unfinished(trial, hp).user_attrs())  # inside a storage call
+                raise KeyboardInterrupt from None
             if disk.is_disk_full(exc):  # ... but not on a full disk: the run stops, to resume
                 self.halted = disk.halted(exc, trial.number)
                 write(trial, self.record(trial, hp, history=self.history,
@@ -200,7 +203,7 @@ class Objective:
             return Stop("interrupted", f"interrupted by {self.interrupts.received} after epoch "
                                        f"{epoch}; it continues from there when the study runs again")
         if trial.should_prune():
-            return Stop("pruned", f"pruned at epoch {epoch} by "
+            return Stop("pruned", f"{PRUNED_AT} {epoch} by "
                                   f"{type(trial.study.pruner).__name__}")
         rule = self.config.early_stopping
         values = history.column(self.config.objective)

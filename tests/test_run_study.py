@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -249,6 +252,27 @@ def test_ctrl_c_keeps_the_interrupted_trials_epochs_and_exits_130(write_study, s
     record = TrialRecord.from_frozen_trial(second)
     assert record.stop_reason == "interrupted (Ctrl-C)" and record.epochs_run == 1
     assert record.diagnosis is None and record.error is None  # diagnosed when read, like older ones
+
+
+def test_an_error_the_second_ctrl_c_causes_where_it_lands_is_that_ctrl_c(write_study, sqlite_url,
+                                                                          monkeypatch, capsys):
+    """The second Ctrl-C may land inside a storage call, whose clean-up then raises something else
+    (a journal file's lock half taken: FileNotFoundError on release): the trial is interrupted, to
+    resume, not failed."""
+    def twice_then_lock_error(history):
+        os.kill(os.getpid(), signal.SIGINT)  # the first: stop after this epoch
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the second: now
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise FileNotFoundError(2, "No such file or directory", "study.journal.lock") from None
+
+    raise_after_first_epoch(monkeypatch, trial_number=0, error=None, then=twice_then_lock_error)
+    assert run(write_study(), "--storage", sqlite_url) == 130
+    (trial,) = optuna.load_study(study_name="tiny", storage=sqlite_url).trials
+    record = TrialRecord.from_frozen_trial(trial)
+    assert trial.state.name == "FAIL" and record.stop_reason == "interrupted (Ctrl-C)"
+    assert record.error is None and "Traceback" not in capsys.readouterr().err
 
 
 def test_continuing_a_study_never_repeats_a_parameter_set(write_study, sqlite_url):

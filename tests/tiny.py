@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
+from search.record.history import History
 from search.space import Hyperparams
 
 # A study of tiny synthetic gesture clips and tiny models: a real study in seconds on 2 CPU cores.
@@ -63,9 +64,11 @@ SIX_TRIALS: dict[str, Any] = deep_update(TINY_STUDY, {
 })
 
 
-def raise_after_first_epoch(monkeypatch, trial_number: int, error: BaseException) -> None:
+def raise_after_first_epoch(monkeypatch, trial_number: int, error: BaseException | None,
+                            then: Callable[[History], None] | None = None) -> None:
     """Make trial ``trial_number`` of a study seeded 0 (its training seed is its number) raise
-    ``error`` once its first epoch is stored: a crash, or Ctrl-C, in the middle of training."""
+    ``error`` once its first epoch is stored: a crash, or Ctrl-C, in the middle of training. Or
+    call ``then(history)`` there instead, which raises what it will."""
     import search.objective
 
     real_fit = search.objective.fit
@@ -77,6 +80,8 @@ def raise_after_first_epoch(monkeypatch, trial_number: int, error: BaseException
 
         def then_raise(history):
             on_epoch(history)
+            if then is not None:
+                then(history)
             raise error
 
         return real_fit(*args, **{**kwargs, "on_epoch": then_raise})

@@ -80,9 +80,8 @@ def view(diagnosis: Diagnosis, max_fixes: int | None = None) -> DiagnosisView:
 
 
 def label_counts(diagnoses: Iterable[Diagnosis]) -> list[tuple[str, int]]:
-    """How many runs got each label ("not judged" for none), most common first."""
-    return Counter(label for d in diagnoses
-                   for label in (d.labels or ("not judged",))).most_common()
+    """How many runs got each verdict (a label, "pruned" or "not judged"), most common first."""
+    return Counter(label for d in diagnoses for label in d.verdicts).most_common()
 
 
 def counts_text(counts: list[tuple[str, int]]) -> str:

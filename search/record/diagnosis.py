@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-DIAGNOSIS_FORMAT = 1  # bump when the stored layout changes; an older stored diagnosis is recomputed
+DIAGNOSIS_FORMAT = 2  # bump when the stored layout changes; an older stored diagnosis is recomputed
 
 # The labels a run can get. `healthy` only alone; `diverged` takes precedence over `underfit`.
 LABELS = ("overfit", "underfit", "imbalanced", "diverged", "healthy")
+PRUNED = "pruned"  # the verdict of a trial the pruner stopped that no label fits
+NOT_JUDGED = "not judged"
 
 
 @dataclass(frozen=True)
@@ -93,17 +95,30 @@ class Diagnosis:
     not_judged: dict[str, str] = field(default_factory=dict)  # rule -> why it could not be judged
 
     @property
+    def pruned(self) -> Finding | None:
+        """The note of a trial the pruner stopped: at which epoch, and how far behind the others."""
+        return next((note for note in self.notes if note.label == PRUNED), None)
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        """The labels; else "pruned" for a trial the pruner stopped; else "not judged"."""
+        return self.labels or ((PRUNED,) if self.pruned is not None else (NOT_JUDGED,))
+
+    @property
     def label_text(self) -> str:
-        """The labels as one string ("overfit, imbalanced"), or "not judged"."""
-        return ", ".join(self.labels) if self.labels else "not judged"
+        """The verdicts as one string: "overfit, imbalanced", "pruned" or "not judged"."""
+        return ", ".join(self.verdicts)
 
     def because(self) -> str:
-        """The first finding's summary, or why the run could not be judged ("" when healthy)."""
+        """The first finding's summary; else the pruned note's, or why the run could not be judged
+        ("" when healthy)."""
         if self.findings:
             return self.findings[0].summary
-        if not self.labels:
-            return self.not_judged.get("overfit") or next(iter(self.not_judged.values()), "")
-        return ""
+        if self.labels:
+            return ""
+        if self.pruned is not None:
+            return self.pruned.summary
+        return self.not_judged.get("overfit") or next(iter(self.not_judged.values()), "")
 
     def to_json(self) -> dict[str, Any]:
         return {"labels": list(self.labels),

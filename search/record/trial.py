@@ -11,6 +11,7 @@ the storage loader, the dashboard, the summaries, the table and the report all r
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 # The columns whose end value is published as ``final_<column>`` (where the curve ends, as the rules
 # judge it: ``measures.end_value``).
 FINAL_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_macro_f1")
+
+# How the stop reason of a trial the pruner stopped starts: "pruned at epoch 3 by HyperbandPruner".
+PRUNED_AT = "pruned at epoch"
 
 # Run facts stored under their own names, as the README's attribute table lists them.
 _FACTS = ("hparams", "objective", "direction", "best_epoch", "stop_reason", "param_count",
@@ -59,6 +63,12 @@ class TrialRecord:
     @property
     def epochs_run(self) -> int:
         return len(self.history.rows)
+
+    @property
+    def pruned_epoch(self) -> int | None:
+        """The epoch after which the pruner stopped this trial (None: it did not)."""
+        match = re.match(rf"{PRUNED_AT} (\d+)\b", self.stop_reason or "")
+        return int(match.group(1)) if match else None
 
     # --- the writer --------------------------------------------------------------------------------
 

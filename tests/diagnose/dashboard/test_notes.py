@@ -35,9 +35,9 @@ def _slow() -> History:  # underfit, still learning: step size first, and a "sti
     return history(**UNDERFIT["bottleneck: plateaued at 60%"][0])
 
 
-def _underfit_and_imbalanced() -> History:
-    h = _stuck()
-    h.per_class = per_class([200, 200, 10], [0.95, 0.95, 0.1])
+def _underfit_and_imbalanced() -> History:  # the majority classes are not fitted either
+    h = _slow()
+    h.per_class = per_class([200, 200, 10], [0.62, 0.6, 0.1])
     return h
 
 
@@ -158,7 +158,7 @@ def test_a_trial_note_ends_with_one_newline():
     ("overfit", ["dropout"]),
     ("underfit", ["capacity"]),
     ("slow underfit", ["learning_rate"]),
-    ("underfit, imbalanced", ["capacity", "macro_f1_objective"]),
+    ("underfit, imbalanced", ["learning_rate", "macro_f1_objective"]),
     ("diverged", ["lower_learning_rate"]),
     ("healthy", []),
     ("not judged", []),
@@ -217,7 +217,7 @@ def test_the_study_note_counts_trials_by_state_and_by_diagnosis():
     ("underfit", lambda raw: (raw["models"]["c3d"] == {"width": 8, "depth": 2}
                               and raw["models"]["convlstm"] == {"hidden_channels": 8})),
     ("slow underfit", lambda raw: raw["space"]["lr"] == {"low": 1e-3, "high": 3e-2, "log": True}),
-    ("underfit, imbalanced", lambda raw: (raw["models"]["c3d"]["width"] == 8
+    ("underfit, imbalanced", lambda raw: (raw["space"]["lr"]["high"] == 3e-2
                                           and raw["objective"] == "val_macro_f1")),
     ("diverged", lambda raw: raw["space"]["lr"] == pytest.approx(
         {"low": 1e-4, "high": 1e-3, "log": True})),

@@ -127,4 +127,4 @@ def test_every_way_a_trial_ends_gets_its_note_and_diagnosis(tmp_path, monkeypatc
         assert reason in note
         assert len(get_all_artifact_meta(trial, storage=study._storage)) == 1
     assert trials[2].user_attrs["diagnosis"] == "diverged"  # a NaN loss needs no more epochs
-    assert trials[1].user_attrs["diagnosis"] == "not judged"  # one epoch: too short to judge
+    assert trials[1].user_attrs["diagnosis"] == "pruned"  # cut short: judged as pruned, not underfit
