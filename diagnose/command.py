@@ -16,6 +16,7 @@ from diagnose.render import text
 from diagnose.render.view import counts_text, label_counts, view
 from search.record.diagnosis import Diagnosis
 from search.record.history import History
+from search.record.measures import plural
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord
 
@@ -56,7 +57,8 @@ def run_log(path: Path, predictions: Path | None, as_json: bool, report: Path | 
         print(json.dumps(log_json(history, diagnosis)), file=out)
     else:
         kind = history.source.format if history.source else "log"
-        print(verdict(f"{path} ({kind}, {len(history.rows)} epochs)", diagnosis), file=out)
+        title = f"{path} ({kind}, {plural(len(history.rows), 'epoch')})"
+        print(verdict(title, diagnosis), file=out)
         if report is not None:
             print(f"report: {report}", file=out)
     return 0
@@ -103,11 +105,12 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
         return 0
     if trial is not None:
         (r,) = records
-        print(verdict(f"study '{study}', trial {r.number} ({r.state}, value {r.value})",
+        value = f"{r.value:.4g}" if r.value is not None else "none"
+        print(verdict(f"study '{study}', trial {r.number} ({r.state}, value {value})",
                       r.diagnosis), file=out)
     else:
         counts = counts_text(label_counts(r.diagnosis for r in records))
-        print(f"study '{study}': {len(records)} trials; {counts}", file=out)
+        print(f"study '{study}': {plural(len(records), 'trial')}; {counts}", file=out)
         print(study_listing(records), file=out)
         print("details of one trial: add --trial N", file=out)
     if published is not None:

@@ -17,6 +17,7 @@ from diagnose.render.view import view
 from search.record.diagnosis import Diagnosis
 from search.record.errors import LogError
 from search.record.history import History
+from search.record.measures import plural
 from search.record.storage import SQLITE_HEADER
 
 STYLE = """
@@ -75,7 +76,7 @@ def study_report(study_name: str, runs: list[tuple[str, History, Diagnosis]]) ->
     figures = _Figures()
     rows = "".join(f"<tr><td>{escape(title)}</td><td>{escape(d.label_text)}</td>"
                    f"<td>{escape(d.because())}</td></tr>" for title, _, d in runs)
-    body = [f"<p>{len(runs)} trials.</p>",
+    body = [f"<p>{plural(len(runs), 'trial')}.</p>",
             figures.div(label_counts_figure(d for _, _, d in runs)),
             "<table><tr><th>trial</th><th>diagnosis</th><th>because</th></tr>" + rows +
             "</table>"]

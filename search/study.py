@@ -35,6 +35,7 @@ from search.objective import Objective, TrialEnded
 from search.progress import Progress
 from search.record.errors import StorageError
 from search.record.history import OBJECTIVE_NAMES, objective_column
+from search.record.measures import plural
 from search.record.trial import TrialRecord, study_records
 from search.resume import StopAtTotal, requeue_interrupted, to_run
 from search.samplers import build_pruner, build_sampler
@@ -157,7 +158,7 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
     trials = study.get_trials(deepcopy=False)
     planned = progress.n_trials = to_run(config.budget.n_trials, more_trials, trials)
     device = device or pick_device()
-    progress.line(f"study '{config.name}' ({len(trials)} trials so far"
+    progress.line(f"study '{config.name}' ({plural(len(trials), 'trial')} so far"
                   f"{f', {len(requeued)} interrupted ones queued again' if requeued else ''}) in "
                   f"{config.storage.describe()}: {config.data.kind} data, "
                   f"{len(splits.train)} train / {len(splits.val)} val examples of "

@@ -12,6 +12,7 @@ from textwrap import indent
 import pandas
 
 from search.progress import format_params, format_value
+from search.record.measures import plural
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord, ranked
 from search.study import StudyRun
@@ -36,8 +37,8 @@ def nothing_succeeded(run: StudyRun) -> str | None:
     if not mine or any(r.state in ("COMPLETE", "PRUNED") for r in mine):
         return None
     reason, count = Counter(r.stop_reason or "failed without a reason" for r in mine).most_common(1)[0]
-    return (f"all {len(mine)} trials of this run failed; the commonest reason ({count} of "
-            f"{len(mine)}): {reason}")
+    return (f"all {plural(len(mine), 'trial')} of this run failed; the commonest reason "
+            f"({count} of {len(mine)}): {reason}")
 
 
 def study_summary(run: StudyRun, storage: StorageUrl) -> str:
@@ -45,7 +46,7 @@ def study_summary(run: StudyRun, storage: StorageUrl) -> str:
     states = Counter(r.state.lower() for r in records)
     metric = (study.metric_names or ["value"])[0]
     direction = study.direction.name.lower()
-    lines = [f"Study '{study.study_name}': {len(records)} trials in all "
+    lines = [f"Study '{study.study_name}': {plural(len(records), 'trial')} in all "
              f"({', '.join(f'{n} {s}' for s, n in sorted(states.items()))}); "
              f"{len(run.finished)} run now."]
     best = next(iter(ranked(records, direction == "maximize")), None)

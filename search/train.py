@@ -28,7 +28,7 @@ from search.losses import build_loss
 from search.models import count_parameters, parameter_counts
 from search.optimizers import build_optimizer, build_schedule
 from search.record.history import History
-from search.record.measures import best_index, per_class_results, summary_metrics
+from search.record.measures import best_index, per_class_results, plural, summary_metrics
 from search.sampling import train_sampler
 from search.space import Hyperparams
 
@@ -262,8 +262,8 @@ def finish(run: Run, data: Splits, history: History, best: Best, stop: Stop | No
                                               data.train.class_counts(), best.epoch)
         if best.state is not None:
             test = score_test(run, data, best.state)
-    return FitResult(history, stop, stop.reason if stop else f"completed {max_epochs} epochs",
-                     best.value, best.epoch, count_parameters(run.model),
+    reason = stop.reason if stop else f"completed {plural(max_epochs, 'epoch')}"
+    return FitResult(history, stop, reason, best.value, best.epoch, count_parameters(run.model),
                      parameter_counts(run.model), test)
 
 

@@ -17,6 +17,7 @@ from diagnose.fixes import apply_changes
 from diagnose.render import markdown
 from diagnose.render.view import counts_text, fix_lines, label_counts, shown_value, view
 from search.record.diagnosis import Diagnosis, Fix
+from search.record.measures import plural
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord
 
@@ -27,7 +28,7 @@ def trial_note(record: TrialRecord) -> str:
     """The note of a diagnosed trial: its labels, how it ended, each finding's evidence and fixes."""
     diagnosis = record.diagnosis
     reason = record.stop_reason or ""
-    end = [reason, "" if "epoch" in reason else f"{record.epochs_run} epochs run"]
+    end = [reason, "" if "epoch" in reason else f"{plural(record.epochs_run, 'epoch')} run"]
     if record.param_count is not None:
         end.append(f"{record.param_count:,} trainable parameters")
     lines = [f"## Trial {record.number}: {diagnosis.label_text}", "",
@@ -52,7 +53,7 @@ def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | No
     """The study's note: trials by state and diagnosis, the best trial, the next study to run."""
     states = Counter(r.state for r in records)
     lines = [f"# Study {name}", "",
-             f"{len(records)} trials: " + ", ".join(f"{n} {s.lower()}" for s, n in
+             f"{plural(len(records), 'trial')}: " + ", ".join(f"{n} {s.lower()}" for s, n in
                                                    states.most_common()) + ".", "",
              f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records))}.", ""]
     if best is None:

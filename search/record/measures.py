@@ -68,6 +68,11 @@ def shown(value: float | None) -> float | None:
     return round(float(value), SHOWN_DIGITS)
 
 
+def plural(n: int, noun: str) -> str:
+    """"1 trial", "3 trials": a count with its noun, singular or plural (a regular -s plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
     """The confusion matrix of integer labels ``0..num_classes-1`` (rows: true, columns: predicted)."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)

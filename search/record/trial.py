@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from search.record.diagnosis import DIAGNOSIS_FORMAT, Diagnosis
 from search.record.errors import LogError
 from search.record.history import COLUMNS, History, LogSource, PerClass, objective_column
-from search.record.measures import end_value, generalization_gap, shown
+from search.record.measures import best_index, end_value, generalization_gap, shown
 
 if TYPE_CHECKING:
     import optuna
@@ -120,6 +120,9 @@ class TrialRecord:
             history = History(History.rows_from_json(attrs["history"]),
                               PerClass.from_json(attrs["per_class"]) if "per_class" in attrs
                               else None)
+            if trial.state.name == "PRUNED":  # Optuna keeps the last report; one value per trial
+                best = _best_epoch_value(history, attrs)
+                common["value"] = best if best is not None else common["value"]
             return cls(**common, history=history, diagnosis=_stored_diagnosis(attrs),
                        **{name: attrs[name] for name in _FACTS if name in attrs})
         except (ValueError, KeyError, TypeError) as exc:
@@ -162,6 +165,16 @@ def start_attrs(hparams: Mapping[str, Any], worker: str) -> dict[str, Any]:
 def epoch_attrs(history: History) -> dict[str, Any]:
     """What a trial stores after every epoch: its history so far."""
     return {"history": history.rows_to_json()}
+
+
+def _best_epoch_value(history: History, attrs: Mapping[str, Any]) -> float | None:
+    """The objective at the trial's best epoch, the value every view shows for a trial (a pruned
+    trial's Optuna value is its last report instead)."""
+    column, direction = attrs.get("objective"), attrs.get("direction")
+    if column is None or direction not in ("maximize", "minimize"):
+        return None
+    index = best_index(history.column(column), maximize=direction == "maximize")
+    return history.column(column)[index] if index is not None else None
 
 
 def _stored_diagnosis(attrs: Mapping[str, Any]) -> Diagnosis | None:

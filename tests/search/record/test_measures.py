@@ -12,7 +12,7 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 
 from search.record.history import History
 from search.record.measures import (END_WINDOW, best_index, end_value, generalization_gap,
-                                    last_value, per_class_results, shown, summary_metrics)
+                                    last_value, per_class_results, plural, shown, summary_metrics)
 
 NAN, INF = math.nan, math.inf
 
@@ -119,3 +119,9 @@ def test_per_class_results_are_scikit_learns(y_true, y_pred, k):
     assert result.train_counts == [10] * k and result.epoch == 3
     assert all(type(v) is float for v in result.precision + result.recall + result.f1)
     assert all(type(v) is int for v in result.support)
+
+
+@pytest.mark.parametrize("n, noun, text", [(0, "trial", "0 trials"), (1, "trial", "1 trial"),
+                                           (2, "epoch", "2 epochs"), (1, "epoch", "1 epoch")])
+def test_a_count_with_its_noun(n, noun, text):
+    assert plural(n, noun) == text

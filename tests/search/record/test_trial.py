@@ -175,3 +175,22 @@ def test_columns_a_history_lacks_are_left_out_of_the_published_attributes():
     losses_only = History([{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e} for e in (1, 2, 3)])
     published = TrialRecord(0, "COMPLETE", 0.5, {}, losses_only).published_attrs()
     assert set(published) == {"final_train_loss", "final_val_loss"}
+
+
+@pytest.mark.parametrize("direction, values, shown_value", [
+    ("maximize", [0.3, 0.5, 0.4], 0.5),
+    ("minimize", [0.9, 0.6, 0.7], 0.6),
+    ("maximize", [0.0, 0.0, 0.0], 0.0),
+])
+def test_a_pruned_trial_is_valued_at_its_best_epoch_as_every_trial_is(direction, values, shown_value):
+    """Optuna stores a pruned trial's last report as its value; plateau shows one value per trial
+    everywhere, the best epoch's objective."""
+    rows = [{"epoch": i + 1, "val_macro_f1": v} for i, v in enumerate(values)]
+    trial = create_trial(state=TrialState.PRUNED, value=values[-1],
+                         intermediate_values={i + 1: v for i, v in enumerate(values)},
+                         user_attrs={"history": History(rows).rows_to_json(),
+                                     "objective": "val_macro_f1", "direction": direction,
+                                     "stop_reason": "pruned at epoch 3 by MedianPruner"})
+    assert TrialRecord.from_frozen_trial(trial).value == shown_value
+    completed = create_trial(state=TrialState.COMPLETE, value=0.1, user_attrs=trial.user_attrs)
+    assert TrialRecord.from_frozen_trial(completed).value == 0.1  # what the trial returned
