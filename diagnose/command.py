@@ -109,7 +109,7 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
         print(verdict(f"study '{study}', trial {r.number} ({r.state}, value {value})",
                       r.diagnosis), file=out)
     else:
-        counts = counts_text(label_counts(r.diagnosis for r in records))
+        counts = counts_text(label_counts(r.diagnosis for r in records), len(records))
         print(f"study '{study}': {plural(len(records), 'trial')}; {counts}", file=out)
         print(study_listing(records), file=out)
         print("details of one trial: add --trial N", file=out)

@@ -19,7 +19,19 @@ from search.record.measures import generalization_gap, shown
 
 COLORS = {"train": "#1f77b4", "val": "#ff7f0e"}
 LABEL_COLORS = {"overfit": "#d62728", "underfit": "#9467bd", "imbalanced": "#8c564b",
-                "diverged": "#e377c2", "healthy": "#2ca02c"}
+                "diverged": "#e377c2", "healthy": "#2ca02c", "pruned": "#bcbd22"}
+OTHER_COLOR = "#7f7f7f"  # "not judged"
+
+
+def label_marker(label_text: str) -> dict:
+    """A scatter marker for a set of labels: filled with the first label's colour, ringed with the
+    second's (a diamond), so that "underfit" and "underfit, imbalanced" are told apart."""
+    labels = label_text.split(", ")
+    marker = {"size": 9, "color": LABEL_COLORS.get(labels[0], OTHER_COLOR)}
+    if len(labels) > 1:
+        marker.update(symbol="diamond", size=11,
+                      line={"color": LABEL_COLORS.get(labels[1], OTHER_COLOR), "width": 3})
+    return marker
 
 
 def _points(history: History, column: str) -> tuple[list[float], list[float], list[int]]:
@@ -108,7 +120,8 @@ def per_class_figures(history: History) -> list[go.Figure]:
                               mode="markers", yaxis="y2", marker={"symbol": "diamond"}))
     bars.update_layout(height=320, title_text="per-class recall", margin={"t": 40},
                        yaxis={"title": "recall", "range": [0, 1.05]},
-                       yaxis2={"title": f"{where} examples", "overlaying": "y", "side": "right"})
+                       yaxis2={"title": f"{where} examples", "overlaying": "y", "side": "right",
+                               "rangemode": "tozero", "tickformat": ",d"})  # whole examples
     matrix = go.Figure(go.Heatmap(z=per_class.confusion_matrix, x=per_class.classes,
                                   y=per_class.classes, colorscale="Blues",
                                   hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
@@ -121,7 +134,7 @@ def per_class_figures(history: History) -> list[go.Figure]:
 def label_counts_figure(diagnoses: Iterable[Diagnosis]) -> go.Figure:
     counts = label_counts(diagnoses)
     fig = go.Figure(go.Bar(x=[label for label, _ in counts], y=[n for _, n in counts],
-                           marker_color=[LABEL_COLORS.get(label, "#7f7f7f") for label, _ in counts]))
+                           marker_color=[LABEL_COLORS.get(label, OTHER_COLOR) for label, _ in counts]))
     fig.update_layout(height=300, title_text="trials by diagnosis", margin={"t": 40},
                       yaxis_title="trials")
     return fig

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from diagnose.report_figures import LABEL_COLORS, label_counts_figure
+from diagnose.report_figures import label_counts_figure, label_marker
 from search.record.measures import generalization_gap, shown
 from search.record.trial import TrialRecord, ranked
 
@@ -71,7 +71,7 @@ def gap_figure(trials: Sequence[TrialRecord], param: str) -> go.Figure | None:
         fig.add_trace(go.Scatter(
             x=[x for x, _, _ in group], y=[y for _, y, _ in group], mode="markers", name=label,
             text=[f"trial #{t.number}" for _, _, t in group],
-            marker={"size": 9, "color": LABEL_COLORS.get(label.split(", ")[0], "#7f7f7f")}))
+            marker=label_marker(label)))
     positive = all(x > 0 for x, _, _ in points)
     fig.update_layout(title_text=f"generalization gap vs {param}", height=380,
                       xaxis={"title": param, "type": "log" if param == "weight_decay" and positive

@@ -55,7 +55,8 @@ def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | No
     lines = [f"# Study {name}", "",
              f"{plural(len(records), 'trial')}: " + ", ".join(f"{n} {s.lower()}" for s, n in
                                                    states.most_common()) + ".", "",
-             f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records))}.", ""]
+             f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records), len(records))}.",
+             ""]
     if best is None:
         lines.append("No trial has completed yet.")
         return "\n".join(lines) + "\n"

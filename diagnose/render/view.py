@@ -84,5 +84,9 @@ def label_counts(diagnoses: Iterable[Diagnosis]) -> list[tuple[str, int]]:
     return Counter(label for d in diagnoses for label in d.verdicts).most_common()
 
 
-def counts_text(counts: list[tuple[str, int]]) -> str:
-    return ", ".join(f"{label} {n}" for label, n in counts)
+def counts_text(counts: list[tuple[str, int]], runs: int) -> str:
+    """"underfit 8, imbalanced 6", saying so when the counts add up to more than the ``runs``."""
+    text = ", ".join(f"{label} {n}" for label, n in counts)
+    if sum(n for _, n in counts) > runs:
+        text += " (a trial can have more than one label)"
+    return text

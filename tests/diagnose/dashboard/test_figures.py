@@ -12,6 +12,7 @@ from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, history
 from diagnose.dashboard.figures import (FIGURE_IDS, MIN_IMPORTANCE_TRIALS, TOP_K, curves_figure,
                                         gap_figure, study_figures, top_trials)
 from diagnose.diagnosis import diagnose
+from diagnose.report_figures import label_marker
 from search.record.history import History
 from search.record.measures import generalization_gap, shown
 from search.record.trial import TrialRecord
@@ -215,3 +216,12 @@ def test_no_curves_figure_while_no_trial_has_a_value():
     failed = [trial(0, None, "overfit", "FAIL", dropout=0.2), trial(1, NAN, "healthy", "FAIL")]
     figures = study_figures(optuna.create_study(), failed, maximize=True)
     assert set(figures) == {"diagnoses", "gap_vs_dropout"}  # nothing to rank: no empty curves plot
+
+
+def test_every_set_of_labels_has_its_own_marker_in_the_gap_scatters():
+    sets = ["underfit", "underfit, imbalanced", "overfit, imbalanced", "overfit", "pruned",
+            "not judged"]
+    markers = [label_marker(text) for text in sets]
+    seen = [(m["color"], m.get("symbol"), m.get("line", {}).get("color")) for m in markers]
+    assert len(set(seen)) == len(sets)
+    assert markers[1]["color"] == markers[0]["color"] and markers[1]["symbol"] == "diamond"

@@ -204,8 +204,10 @@ def test_the_study_note_counts_trials_by_state_and_by_diagnosis():
     assert note.startswith("# Study gestures\n")
     assert "5 trials: 3 complete, 1 pruned, 1 fail." in note
     diagnoses = next(line for line in note.splitlines() if line.startswith("Diagnoses: "))
+    why = " (a trial can have more than one label)."  # 6 labels on 5 trials
+    assert diagnoses.endswith(why)
     counts = dict(part.rsplit(" ", 1) for part in diagnoses.removeprefix("Diagnoses: ")
-                  .rstrip(".").split(", "))
+                  .removesuffix(why).split(", "))
     assert counts == {"overfit": "2", "underfit": "1", "imbalanced": "1", "not judged": "1",
                       "healthy": "1"}
     assert diagnoses.startswith("Diagnoses: overfit 2, ")  # most common first
