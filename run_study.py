@@ -221,7 +221,7 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
     import dataclasses
 
     from diagnose.dashboard.publish import publish_study, publish_trial
-    from diagnose.diagnosis import diagnose, diagnosed
+    from diagnose.diagnosis import RunContext, diagnose, diagnosed
     from diagnose.pruned import Pruned
     from search.study import Hooks
 
@@ -231,7 +231,8 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
             peers = tuple(t.intermediate_values[epoch] for t in trial.study.get_trials(
                 deepcopy=False) if t.number != trial.number and epoch in t.intermediate_values)
             pruned = Pruned(epoch, record.objective, record.direction != "minimize", peers)
-        record = dataclasses.replace(record, diagnosis=diagnose(record.history, pruned))
+        context = RunContext.of(record, pruned)
+        record = dataclasses.replace(record, diagnosis=diagnose(record.history, context))
         publish_trial(trial, record, config.artifact_dir)
         return record
 

@@ -26,8 +26,9 @@ def smooth(values: np.ndarray, weight: float = SMOOTHING) -> np.ndarray:
 class Curves:
     """A run's curves as arrays (NaN where an epoch lacks a value), computed once per column."""
 
-    def __init__(self, history: History):
+    def __init__(self, history: History, objective: tuple[str, bool] | None = None):
         self.history = history
+        self.objective = objective  # (column, maximize) the run optimised, when known
         self.n = len(history.rows)
         self._raw: dict[str, np.ndarray] = {}
         self._smoothed: dict[str, np.ndarray] = {}

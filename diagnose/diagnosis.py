@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -16,7 +17,7 @@ from diagnose.pruned import KEPT_WHEN_PRUNED, NOTES_DROPPED_WHEN_PRUNED, Pruned
 from diagnose.rules import RULES, NotJudged
 from search.record.diagnosis import LABELS, Diagnosis, Finding, Fix
 from search.record.history import History
-from search.record.trial import TrialRecord
+from search.record.trial import PLATEAU_STOP, TrialRecord
 
 def _majority_fitted(imbalanced: Finding) -> bool:
     return imbalanced.evidence.get("majority_mean_recall", 0.0) >= UNDERFIT_ACCURACY
@@ -46,10 +47,28 @@ def _settled(fired: dict[str, Finding]) -> dict[str, Finding]:
 REQUIRED_FOR_HEALTHY = ("diverged", "overfit", "underfit")
 
 
-def diagnose(history: History, pruned: Pruned | None = None) -> Diagnosis:
-    """The diagnosis of a run; ``pruned``: the pruner stopped it (``diagnose.pruned``)."""
-    curves = Curves(history)
+@dataclass(frozen=True)
+class RunContext:
+    """What a run's history does not say by itself: what it optimised and how it stopped. A log
+    outside any study has none of it."""
+
+    objective: str | None = None  # the history column the run optimised
+    maximize: bool = True
+    plateaued: bool = False  # the plateau rule stopped it: no note may say it had not plateaued
+    pruned: Pruned | None = None  # the pruner stopped it (diagnose.pruned)
+
+    @classmethod
+    def of(cls, record: TrialRecord, pruned: Pruned | None = None) -> RunContext:
+        return cls(record.objective, record.direction != "minimize",
+                   (record.stop_reason or "").startswith(PLATEAU_STOP), pruned)
+
+
+def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
+    """The diagnosis of a run: its labels with their fixes, its notes, and what was not judged."""
+    objective = (context.objective, context.maximize) if context.objective else None
+    curves = Curves(history, objective)
     results = {name: rule(curves) for name, rule in RULES.items()}
+    pruned = context.pruned
     if pruned is not None:  # cut short: only the labels whose evidence does not need a full run
         results = {name: r if name in KEPT_WHEN_PRUNED else NotJudged(
             f"the pruner stopped the trial at epoch {pruned.epoch}: a run cut short is not judged "
@@ -65,6 +84,8 @@ def diagnose(history: History, pruned: Pruned | None = None) -> Diagnosis:
     notes = tuple(note for note in (check(curves) for check in NOTES.values()) if note is not None)
     if "diverged" in fired:  # after a blow-up only the oscillation is worth a note of its own
         notes = tuple(n for n in notes if n.label == "oscillating")
+    if context.plateaued:  # stopped on plateau: it had plateaued, whatever a curve suggests
+        notes = tuple(n for n in notes if n.label != "still_improving")
     if pruned is not None:
         notes = (pruned.note(curves),
                  *(n for n in notes if n.label not in NOTES_DROPPED_WHEN_PRUNED))
@@ -77,7 +98,7 @@ def diagnosed(records: Iterable[TrialRecord]) -> list[TrialRecord]:
     records = list(records)
     return [record if record.diagnosis is not None
             else dataclasses.replace(record, diagnosis=diagnose(
-                record.history, Pruned.among(record, records)))
+                record.history, RunContext.of(record, Pruned.among(record, records))))
             for record in records]
 
 

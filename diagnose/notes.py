@@ -21,7 +21,10 @@ def _fix(label: str, name: str) -> tuple[Fix, ...]:
 
 
 def _monitored(curves: Curves) -> tuple[str, bool] | None:
-    """The validation metric to watch: accuracy when logged (maximised), else loss (minimised)."""
+    """The metric to watch: the run's objective (what its plateau rule and pruner watched), else
+    validation accuracy when logged (maximised), else validation loss (minimised)."""
+    if curves.objective is not None and curves.has(curves.objective[0]):
+        return curves.objective
     if curves.has("val_accuracy"):
         return "val_accuracy", True
     if curves.has("val_loss"):
@@ -30,23 +33,33 @@ def _monitored(curves: Curves) -> tuple[str, bool] | None:
 
 
 def still_improving(curves: Curves) -> Finding | None:
-    """The validation metric was still improving over the last part of the run: train longer."""
+    """The validation metric was still improving over the last part of the run: train longer. Both
+    the smoothed curve and the raw values must have risen over that part (a smoothed curve still
+    climbs for a while after the raw values have fallen)."""
     monitored = _monitored(curves)
     if monitored is None or curves.n < c.MIN_EPOCHS:
         return None
     column, maximize = monitored
-    values = curves.smoothed(column)
     window = max(2, int(round(c.STALL_FRACTION * curves.n)))
-    before, end = values[-1 - window], values[-1]
-    gain = (end - before) if maximize else (before - end) / abs(before) if before else 0.0
-    if not (np.isfinite(gain) and gain > c.IMPROVING_MIN_DELTA):
+    gain = _gain(curves.smoothed(column), window, maximize)
+    raw_gain = _gain(curves.raw(column), window, maximize)
+    if not (np.isfinite(gain) and gain > c.IMPROVING_MIN_DELTA
+            and np.isfinite(raw_gain) and raw_gain > c.IMPROVING_MIN_DELTA):
         return None
     return Finding("still_improving", 0.5 + 0.5 * min(1.0, gain / 0.05),
-                   f"{column} improved by {gain:.3g}{'' if maximize else ' (relative)'} over the "
-                   f"last {window} epochs: the run ended before it plateaued",
-                   {"metric": column, "gain": round(float(gain), 4), "window_epochs": window,
+                   f"{column} improved by {gain:.3g} smoothed ({raw_gain:.3g} raw)"
+                   f"{'' if maximize else ', relative'} over the last {window} epochs: the run "
+                   f"ended before it plateaued",
+                   {"metric": column, "gain": round(float(gain), 4),
+                    "raw_gain": round(float(raw_gain), 4), "window_epochs": window,
                     "min_delta": c.IMPROVING_MIN_DELTA},
                    _fix("underfit", "train_longer"), epochs=(curves.epoch_at(curves.n - 1),))
+
+
+def _gain(values: np.ndarray, window: int, maximize: bool) -> float:
+    """How much ``values`` improved over their last ``window`` epochs (relative for a loss)."""
+    before, end = values[-1 - window], values[-1]
+    return float((end - before) if maximize else (before - end) / abs(before) if before else 0.0)
 
 
 def early_optimum(curves: Curves) -> Finding | None:

@@ -29,7 +29,8 @@ from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
 from search.record.storage import set_trial_user_attrs
-from search.record.trial import PRUNED_AT, TrialRecord, epoch_attrs, start_attrs
+from search.record.trial import (PLATEAU_STOP, PRUNED_AT, TrialRecord, epoch_attrs,
+                                 start_attrs)
 from search.space import Hyperparams
 from search.train import FitResult, Stop, fit
 
@@ -209,7 +210,7 @@ class Objective:
         values = history.column(self.config.objective)
         if rule is not None and rule.should_stop(values, self.maximize):
             best = max(values) if self.maximize else min(values)
-            return Stop("plateau", f"stopped on plateau at epoch {epoch}: "
+            return Stop("plateau", f"{PLATEAU_STOP} at epoch {epoch}: "
                                    f"{self.config.objective} did not improve by more than "
                                    f"{rule.min_delta:g} for {rule.patience} epochs "
                                    f"(best {best:.4f} at epoch {values.index(best) + 1})")

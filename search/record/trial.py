@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 # judge it: ``measures.end_value``).
 FINAL_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_macro_f1")
 
-# How the stop reason of a trial the pruner stopped starts: "pruned at epoch 3 by HyperbandPruner".
+# How the stop reason of a trial the pruner stopped starts: "pruned at epoch 3 by HyperbandPruner";
+# and of one the plateau rule stopped: "stopped on plateau at epoch 12: ...".
 PRUNED_AT = "pruned at epoch"
+PLATEAU_STOP = "stopped on plateau"
 
 # Run facts stored under their own names, as the README's attribute table lists them.
 _FACTS = ("hparams", "objective", "direction", "best_epoch", "stop_reason", "param_count",

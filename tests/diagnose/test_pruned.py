@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from curve_cases import NAN, falling, history, rising
-from diagnose.diagnosis import diagnose, diagnosed
+from diagnose.diagnosis import RunContext, diagnose, diagnosed
 from diagnose.pruned import Pruned
 from search.record.history import History
 from search.record.trial import TrialRecord
@@ -16,8 +16,9 @@ SHORT_AND_LOW = dict(train_loss=falling(1.8, 1.2, 3), val_loss=falling(1.8, 1.25
                      val_macro_f1=rising(0.15, 0.30, 3))
 
 
-def pruned_at(epoch: int, peers=(0.55, 0.60, 0.50), maximize=True) -> Pruned:
-    return Pruned(epoch, "val_macro_f1", maximize, tuple(peers))
+def pruned_at(epoch: int, peers=(0.55, 0.60, 0.50), maximize=True) -> RunContext:
+    return RunContext("val_macro_f1", maximize, False,
+                      Pruned(epoch, "val_macro_f1", maximize, tuple(peers)))
 
 
 def test_a_short_run_is_underfit_unless_the_pruner_stopped_it():
