@@ -231,14 +231,14 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
             peers = tuple(t.intermediate_values[epoch] for t in trial.study.get_trials(
                 deepcopy=False) if t.number != trial.number and epoch in t.intermediate_values)
             pruned = Pruned(epoch, record.objective, record.direction != "minimize", peers)
-        context = RunContext.of(record, pruned)
+        context = RunContext.of(record, pruned, config.raw)
         record = dataclasses.replace(record, diagnosis=diagnose(record.history, context))
         publish_trial(trial, record, config.artifact_dir)
         return record
 
     def study_ended(study, records):
         if worker is None:
-            publish_study(study, diagnosed(records), config.storage)
+            publish_study(study, diagnosed(records, config.raw), config.storage)
 
     return Hooks(trial_ended, study_ended)
 

@@ -87,7 +87,7 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
 
         check_output(report, "--report", keep=[storage.file] if storage.file else [])
     stored = load_study(storage, study, trial)
-    records = diagnosed(stored.records)
+    records = diagnosed(stored.records, stored.study.user_attrs.get("config"))
     published = None
     if update_dashboard:
         from diagnose.dashboard.publish import publish_study

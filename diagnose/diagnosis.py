@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION, UNDERFIT_ACCURACY
 from diagnose.curves import Curves
-from diagnose.fixes import FIXES
+from diagnose.fixes import FIXES, tailored
 from diagnose.notes import NOTES
 from diagnose.pruned import KEPT_WHEN_PRUNED, NOTES_DROPPED_WHEN_PRUNED, Pruned
 from diagnose.rules import RULES, NotJudged
@@ -56,11 +56,13 @@ class RunContext:
     maximize: bool = True
     plateaued: bool = False  # the plateau rule stopped it: no note may say it had not plateaued
     pruned: Pruned | None = None  # the pruner stopped it (diagnose.pruned)
+    study: Mapping[str, Any] | None = None  # its study file's content: fixes change only what is not so
 
     @classmethod
-    def of(cls, record: TrialRecord, pruned: Pruned | None = None) -> RunContext:
+    def of(cls, record: TrialRecord, pruned: Pruned | None = None,
+           study: Mapping[str, Any] | None = None) -> RunContext:
         return cls(record.objective, record.direction != "minimize",
-                   (record.stop_reason or "").startswith(PLATEAU_STOP), pruned)
+                   (record.stop_reason or "").startswith(PLATEAU_STOP), pruned, study)
 
 
 def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
@@ -76,7 +78,8 @@ def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
     fired = _settled({name: r for name, r in results.items() if isinstance(r, Finding)})
     not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
 
-    findings = tuple(_with_fixes(fired[label], curves) for label in LABELS if label in fired)
+    findings = tuple(_with_fixes(fired[label], curves, context.study) for label in LABELS
+                     if label in fired)
     labels = tuple(f.label for f in findings)
     if not labels and not any(name in not_judged for name in REQUIRED_FOR_HEALTHY):
         labels = ("healthy",)
@@ -86,24 +89,27 @@ def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
         notes = tuple(n for n in notes if n.label == "oscillating")
     if context.plateaued:  # stopped on plateau: it had plateaued, whatever a curve suggests
         notes = tuple(n for n in notes if n.label != "still_improving")
+    notes = tuple(dataclasses.replace(n, fixes=tailored(n.fixes, context.study)) for n in notes)
     if pruned is not None:
         notes = (pruned.note(curves),
                  *(n for n in notes if n.label not in NOTES_DROPPED_WHEN_PRUNED))
     return Diagnosis(labels, findings, notes, not_judged)
 
 
-def diagnosed(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+def diagnosed(records: Iterable[TrialRecord],
+              study: Mapping[str, Any] | None = None) -> list[TrialRecord]:
     """Each record with its diagnosis: the one stored as the trial ended, else (a trial stored before
-    plateau stored diagnoses, or one that never ended) diagnosed now from its history."""
+    plateau stored diagnoses, or one that never ended) diagnosed now from its history, with fixes
+    tailored to ``study`` (the study file's content) when given."""
     records = list(records)
     return [record if record.diagnosis is not None
             else dataclasses.replace(record, diagnosis=diagnose(
-                record.history, RunContext.of(record, Pruned.among(record, records))))
+                record.history, RunContext.of(record, Pruned.among(record, records), study)))
             for record in records]
 
 
-def _with_fixes(finding: Finding, curves: Curves) -> Finding:
-    fixes: tuple[Fix, ...] = FIXES[finding.label]
+def _with_fixes(finding: Finding, curves: Curves, study: Mapping[str, Any] | None) -> Finding:
+    fixes: tuple[Fix, ...] = tailored(FIXES[finding.label], study)
     if finding.label == "underfit" and _still_falling(curves):
         # Learning too slowly rather than unable to learn: step size and time before capacity.
         first = ("learning_rate", "train_longer")

@@ -108,10 +108,28 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
 }
 
 
+def tailored(fixes: Iterable[Fix], study: Mapping[str, Any] | None) -> tuple[Fix, ...]:
+    """``fixes`` as changes to ``study`` (a study file's content): a change that would leave it as
+    it is (a value it already has, choices it already offers, a knob none of its models has) is left
+    out, and a fix left with no change is dropped; a fix outside the search space stays. Without a
+    study (a log from elsewhere), the fixes as the table has them."""
+    fixes = tuple(fixes)
+    if study is None:
+        return fixes
+    as_is = apply_changes(study, ())
+    kept = []
+    for fix in fixes:
+        changes = tuple(c for c in fix.changes if apply_changes(study, (c,)) != as_is)
+        if changes or not fix.changes:
+            kept.append(Fix(fix.name, fix.reason, changes))
+    return tuple(kept)
+
+
 def apply_changes(study: Mapping[str, Any], changes: Iterable[Change]) -> dict[str, Any]:
     """A copy of the study file's content (``study``, as read from YAML) with ``changes`` applied.
 
-    ``models.*.<knob>`` edits every ``models`` section that already names the knob. ``include``
+    ``models.*.<knob>`` edits every ``models`` section that already names the knob; a ``set`` under
+    a key that holds a plain value (``early_stopping: false``) makes it a section. ``include``
     turns a fixed value into choices; a range it leaves alone (a range already spans values).
     ``scale`` multiplies a number, each end of a range or each choice, keeping integers integers.
     """
@@ -124,6 +142,8 @@ def apply_changes(study: Mapping[str, Any], changes: Iterable[Change]) -> dict[s
         else:
             section = edited
             for part in path:
+                if not isinstance(section.get(part), dict) and change.op == "set":
+                    section[part] = {}  # e.g. ``early_stopping: false`` becomes a section to set
                 section = section.setdefault(part, {})
                 if not isinstance(section, dict):
                     break

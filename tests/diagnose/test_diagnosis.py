@@ -13,7 +13,7 @@ import run_study
 from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, falling, history, per_class, rising
 from diagnose import diagnosis as diagnosis_module
 from diagnose.diagnosis import diagnose
-from diagnose.fixes import FIXES
+from diagnose.fixes import FIXES, apply_changes
 from diagnose.rules import RULES
 from search.record.diagnosis import Diagnosis
 from search.record.trial import TrialRecord
@@ -201,3 +201,21 @@ def test_a_stored_diagnosis_is_read_back_and_only_older_trials_are_diagnosed(com
     elif command == ["table"]:
         assert [line.split("|")[-2].strip() for line in out.splitlines()[2:]] == ["healthy",
                                                                                   "overfit"]
+
+
+def test_no_stored_fix_of_a_real_study_proposes_what_the_study_already_has(write_study, tmp_path):
+    """A real small study: every change of every fix stored with every trial's diagnosis edits the
+    study file the trial ran under (applied to it, the file is different)."""
+    url = f"sqlite:///{tmp_path / 'fixes.db'}"
+    path = write_study({"budget": {"n_trials": 4, "max_epochs": 4},
+                        "data": {"imbalance_ratio": 4.0, "clips_per_class": 16}})
+    assert run_study.main(["run", str(path), "--storage", url]) == 0
+    study = optuna.load_study(study_name="tiny", storage=url)
+    stored = study.user_attrs["config"]
+    records = [TrialRecord.from_frozen_trial(t) for t in study.trials]
+    fixes = [fix for r in records for f in (*r.diagnosis.findings, *r.diagnosis.notes)
+             for fix in f.fixes]
+    assert fixes  # the tiny study's trials do get advice
+    for fix in fixes:
+        for change in fix.changes:
+            assert apply_changes(stored, (change,)) != apply_changes(stored, ()), (fix.name, change)

@@ -5,13 +5,14 @@ side lacks would be advice nobody can run.)"""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 import torchvision
 import yaml
 
-from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, apply_changes
+from diagnose.fixes import FIXES, PRETRAINED_R2PLUS1D, apply_changes, tailored
 from search.record.diagnosis import Change
 from search.config import load_study_config
 from search.models import MODELS, knobs
@@ -87,3 +88,44 @@ def test_a_wildcard_edits_every_model_section_that_names_the_knob_and_scale_skip
                                    Change("scale", "space.lr", 0.1)])
     assert edited == {"models": {"c3d": {"width": 32, "depth": 3},
                                  "convlstm": {"hidden_channels": 8}}, "space": {}}
+
+
+DEMO = yaml.safe_load((Path(__file__).parents[2] / "studies" / "demo.yaml").read_text())
+
+
+@pytest.mark.parametrize("label", FIXES)
+def test_no_tailored_change_leaves_the_study_as_it_is(label):
+    """Every change of every fix, tailored to the default study, edits it."""
+    for fix in tailored(FIXES[label], DEMO):
+        for change in fix.changes:
+            assert apply_changes(DEMO, (change,)) != apply_changes(DEMO, ()), (fix.name, change)
+
+
+@pytest.mark.parametrize("label, gone, kept", [
+    # the demo already optimises macro-F1 and searches weighted cross entropy and focal loss
+    ("imbalanced", {"macro_f1_objective", "weighted_cross_entropy", "focal_loss"},
+     {"resampling", "cost_sensitive", "ensemble"}),
+    # adam and adamw are already choices; its models have no batch_norm knob; batch 16 and 32 too
+    ("underfit", {"batch_norm", "optimizer_and_batch_size"}, {"capacity", "learning_rate"}),
+    ("diverged", {"batch_norm"}, {"lower_learning_rate", "gradient_clipping", "warmup"}),
+])
+def test_fixes_the_study_already_has_are_not_proposed(label, gone, kept):
+    names = {fix.name for fix in tailored(FIXES[label], DEMO)}
+    assert not names & gone and kept <= names
+
+
+def test_a_change_the_study_already_has_is_left_out_of_its_fix():
+    study = deep_update(TINY_STUDY, {"space": {"optimizer": {"choices": ["adamw", "sgd"]}}})
+    (weight_decay,) = [f for f in tailored(FIXES["overfit"], study) if f.name == "weight_decay"]
+    assert [c.key for c in weight_decay.changes] == ["space.weight_decay"]  # adamw: already there
+
+
+def test_without_a_study_the_fixes_are_the_tables():
+    assert tailored(FIXES["overfit"], None) == FIXES["overfit"]
+
+
+def test_setting_a_key_under_a_switched_off_section_switches_it_on():
+    edited = apply_changes({"early_stopping": False}, FIXES["overfit"][2].changes)
+    assert edited["early_stopping"] == {"patience": 3, "warmup_epochs": 0}
+    assert apply_changes({"early_stopping": False},
+                         [Change("scale", "early_stopping.patience", 2)]) == {"early_stopping": False}
