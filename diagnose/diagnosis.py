@@ -57,12 +57,14 @@ class RunContext:
     plateaued: bool = False  # the plateau rule stopped it: no note may say it had not plateaued
     pruned: Pruned | None = None  # the pruner stopped it (diagnose.pruned)
     study: Mapping[str, Any] | None = None  # its study file's content: fixes change only what is not so
+    hparams: Mapping[str, Any] | None = None  # the trial's: ranges move away from where it was
 
     @classmethod
     def of(cls, record: TrialRecord, pruned: Pruned | None = None,
            study: Mapping[str, Any] | None = None) -> RunContext:
         return cls(record.objective, record.direction != "minimize",
-                   (record.stop_reason or "").startswith(PLATEAU_STOP), pruned, study)
+                   (record.stop_reason or "").startswith(PLATEAU_STOP), pruned, study,
+                   record.hparams)
 
 
 def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
@@ -78,7 +80,7 @@ def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
     fired = _settled({name: r for name, r in results.items() if isinstance(r, Finding)})
     not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
 
-    findings = tuple(_with_fixes(fired[label], curves, context.study) for label in LABELS
+    findings = tuple(_with_fixes(fired[label], curves, context) for label in LABELS
                      if label in fired)
     labels = tuple(f.label for f in findings)
     if not labels and not any(name in not_judged for name in REQUIRED_FOR_HEALTHY):
@@ -89,7 +91,8 @@ def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
         notes = tuple(n for n in notes if n.label == "oscillating")
     if context.plateaued:  # stopped on plateau: it had plateaued, whatever a curve suggests
         notes = tuple(n for n in notes if n.label != "still_improving")
-    notes = tuple(dataclasses.replace(n, fixes=tailored(n.fixes, context.study)) for n in notes)
+    notes = tuple(dataclasses.replace(n, fixes=tailored(n.fixes, context.study, context.hparams))
+                  for n in notes)
     if pruned is not None:
         notes = (pruned.note(curves),
                  *(n for n in notes if n.label not in NOTES_DROPPED_WHEN_PRUNED))
@@ -108,8 +111,8 @@ def diagnosed(records: Iterable[TrialRecord],
             for record in records]
 
 
-def _with_fixes(finding: Finding, curves: Curves, study: Mapping[str, Any] | None) -> Finding:
-    fixes: tuple[Fix, ...] = tailored(FIXES[finding.label], study)
+def _with_fixes(finding: Finding, curves: Curves, context: RunContext) -> Finding:
+    fixes: tuple[Fix, ...] = tailored(FIXES[finding.label], context.study, context.hparams)
     if finding.label == "underfit" and _still_falling(curves):
         # Learning too slowly rather than unable to learn: step size and time before capacity.
         first = ("learning_rate", "train_longer")

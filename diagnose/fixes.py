@@ -108,21 +108,51 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
 }
 
 
-def tailored(fixes: Iterable[Fix], study: Mapping[str, Any] | None) -> tuple[Fix, ...]:
-    """``fixes`` as changes to ``study`` (a study file's content): a change that would leave it as
-    it is (a value it already has, choices it already offers, a knob none of its models has) is left
-    out, and a fix left with no change is dropped; a fix outside the search space stays. Without a
-    study (a log from elsewhere), the fixes as the table has them."""
+# Ranges a fix sets to move a hyperparameter one way: (fix, key) -> "up" or "down". Given the trial's
+# value, the range starts from it (up) or ends at it (down); a trial already past the range's far
+# end gets no such change (the evidence points beyond what the fix knows to propose).
+DIRECTIONS: Mapping[tuple[str, str], str] = {
+    ("dropout", "space.dropout"): "up",  # more regularisation than the overfit trial had
+    ("weight_decay", "space.weight_decay"): "up",
+    ("learning_rate", "space.lr"): "up",  # bigger steps than the slow trial took
+    ("less_regularization", "space.dropout"): "down",
+    ("less_regularization", "space.weight_decay"): "down",
+}
+
+
+def tailored(fixes: Iterable[Fix], study: Mapping[str, Any] | None,
+             hparams: Mapping[str, Any] | None = None) -> tuple[Fix, ...]:
+    """``fixes`` as changes to ``study`` (a study file's content) for a trial with ``hparams``: a
+    change that would leave the study as it is (a value it already has, choices it already offers, a
+    knob none of its models has) is left out; a range that moves a hyperparameter one way
+    (``DIRECTIONS``) starts or ends at the trial's value; a fix left with no change is dropped (a fix
+    outside the search space stays). Without a study (a log from elsewhere), the table's fixes."""
     fixes = tuple(fixes)
     if study is None:
         return fixes
     as_is = apply_changes(study, ())
     kept = []
     for fix in fixes:
-        changes = tuple(c for c in fix.changes if apply_changes(study, (c,)) != as_is)
+        moved = (_from_trial(fix.name, c, (hparams or {}).get(c.key.split(".")[-1]))
+                 for c in fix.changes)
+        changes = tuple(c for c in moved if c is not None and apply_changes(study, (c,)) != as_is)
         if changes or not fix.changes:
             kept.append(Fix(fix.name, fix.reason, changes))
     return tuple(kept)
+
+
+def _from_trial(fix: str, change: Change, value: Any) -> Change | None:
+    """``change`` with its range starting (up) or ending (down) at the trial's ``value``; None when
+    the trial is already past the range's far end."""
+    direction = DIRECTIONS.get((fix, change.key))
+    spec = change.value
+    if direction is None or change.op != "set" or not isinstance(value, (int, float)) \
+            or not (isinstance(spec, dict) and "low" in spec):
+        return change
+    low, high = spec["low"], spec["high"]
+    if direction == "up":
+        return None if value >= high else Change("set", change.key, {**spec, "low": max(low, value)})
+    return None if value <= low else Change("set", change.key, {**spec, "high": min(high, value)})
 
 
 def apply_changes(study: Mapping[str, Any], changes: Iterable[Change]) -> dict[str, Any]:

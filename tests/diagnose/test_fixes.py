@@ -129,3 +129,24 @@ def test_setting_a_key_under_a_switched_off_section_switches_it_on():
     assert edited["early_stopping"] == {"patience": 3, "warmup_epochs": 0}
     assert apply_changes({"early_stopping": False},
                          [Change("scale", "early_stopping.patience", 2)]) == {"early_stopping": False}
+
+
+@pytest.mark.parametrize("fix, trial, expected", [
+    ("dropout", {"dropout": 0.45}, {"low": 0.45, "high": 0.6}),  # above what the trial had
+    ("dropout", {"dropout": 0.1}, {"low": 0.3, "high": 0.6}),
+    ("dropout", {"dropout": 0.6}, None),  # already at the top: nothing higher to propose here
+    ("learning_rate", {"lr": 0.009}, {"low": 0.009, "high": 3e-2, "log": True}),
+    ("learning_rate", {"lr": 0.05}, None),
+    ("less_regularization", {"dropout": 0.15}, {"low": 0.0, "high": 0.15}),
+    ("less_regularization", {"dropout": 0.0}, None),
+], ids=["dropout from the trial's", "dropout below the range", "dropout at its top",
+        "lr from the trial's", "lr above the range", "less dropout: up to the trial's",
+        "no dropout to take away"])
+def test_a_range_moves_from_where_the_trial_was(fix, trial, expected):
+    study = deep_update(TINY_STUDY, {"space": {"dropout": {"low": 0.0, "high": 0.3},
+                                                "weight_decay": 1e-5}})
+    (table_fix,) = [f for label in FIXES for f in FIXES[label] if f.name == fix][:1]
+    key = "space.lr" if fix == "learning_rate" else "space.dropout"
+    fixes = tailored([table_fix], study, trial)
+    changes = {c.key: c.value for f in fixes for c in f.changes}
+    assert changes.get(key) == (pytest.approx(expected) if expected else None)
