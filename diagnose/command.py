@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from diagnose.diagnosis import diagnose, diagnosed
 from diagnose.render import text
 from diagnose.render.view import counts_text, label_counts, view
+from diagnose.wording import worded
 from search.record.diagnosis import Diagnosis
 from search.record.history import History
 from search.record.measures import plural
@@ -28,7 +29,7 @@ def diagnose_log(path: Path, predictions: Path | None = None) -> tuple[History, 
     history = load_history(path)
     if predictions is not None:
         history.per_class = load_per_class(predictions)
-    return history, diagnose(history)
+    return history, worded(diagnose(history), history.source.format if history.source else None)
 
 
 def verdict(title: str, diagnosis: Diagnosis) -> str:

@@ -51,18 +51,22 @@ class Fix:
     name: str
     reason: str  # one line: why it helps, with its source
     changes: tuple[Change, ...] = ()  # empty: a step outside the search space (stated in `reason`)
+    advice: str | None = None  # for a run outside any study: the change in its framework's words
 
     def text(self) -> str:
-        return "; ".join(change.text() for change in self.changes) or "(outside the search space)"
+        return self.advice or "; ".join(change.text() for change in self.changes) or (
+            "(outside the search space)")
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "reason": self.reason, "change": self.text(),
-                "changes": [change.to_json() for change in self.changes]}
+                "changes": [change.to_json() for change in self.changes],
+                **({"advice": self.advice} if self.advice else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fix:
         return cls(data["name"], data["reason"],
-                   tuple(Change(c["op"], c["key"], c["value"]) for c in data["changes"]))
+                   tuple(Change(c["op"], c["key"], c["value"]) for c in data["changes"]),
+                   data.get("advice"))
 
 
 @dataclass(frozen=True)
