@@ -55,19 +55,27 @@ def ablation_frame(records: Sequence[TrialRecord]) -> pandas.DataFrame:
     return pandas.DataFrame(rows, columns=header, dtype=object)
 
 
-def _cell(value: Any) -> str:
+COUNT_COLUMNS = ("params", "CNN params", "attention params")  # written with thousands separators
+
+
+def _cell(value: Any, count: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+    if count and isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
 
 
 def markdown(frame: pandas.DataFrame) -> str:
-    """A markdown (pipe) table: metrics to 4 decimals, large counts with thousands separators."""
-    return frame.map(_cell).to_markdown(index=False, disable_numparse=True)
+    """A markdown (pipe) table: metrics to 4 decimals, parameter counts with thousands separators
+    (every one of a column alike: 9,566 beside 15,414), other numbers as they are."""
+    cells = frame.copy()
+    for column in cells.columns:
+        count = column in COUNT_COLUMNS
+        cells[column] = cells[column].map(lambda value, count=count: _cell(value, count))
+    return cells.to_markdown(index=False, disable_numparse=True)
 
 
 def write_csv(frame: pandas.DataFrame, path: Path) -> None:
