@@ -89,6 +89,12 @@ MAJORITY_LEARNED_RECALL = 0.5
 # has precision and recall of exactly 0 for the other.
 COLLAPSED_SCORE = 0.01
 
+# A run whose training loss never moved more than 5% from its first epoch's value was stuck from the
+# start: that says nothing about its step size being too small (a rate too high, dead units or broken
+# labels stall a run just as well), so "search higher learning rates" and "train longer" are not
+# proposed for it.
+STUCK_LOSS_MOVE = 0.05
+
 # An underfit model whose training loss still fell by more than 2% over the last STALL_FRACTION of
 # the run is learning slowly (step size, time) rather than unable to learn (capacity).
 LOSS_STILL_FALLING = 0.02

@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from diagnose.criteria import LOSS_STILL_FALLING, STALL_FRACTION, UNDERFIT_ACCURACY
+from diagnose.criteria import (LOSS_STILL_FALLING, STALL_FRACTION, STUCK_LOSS_MOVE,
+                               UNDERFIT_ACCURACY)
 from diagnose.curves import Curves
 from diagnose.fixes import FIXES, tailored
 from diagnose.notes import NOTES
@@ -117,9 +118,20 @@ def _with_fixes(finding: Finding, curves: Curves, context: RunContext) -> Findin
         # Learning too slowly rather than unable to learn: step size and time before capacity.
         first = ("learning_rate", "train_longer")
         fixes = tuple(sorted(fixes, key=lambda f: first.index(f.name) if f.name in first else 2))
+    elif finding.label == "underfit" and _stuck_from_start(curves):  # nothing says "step too small"
+        fixes = tuple(f for f in fixes if f.name not in ("learning_rate", "train_longer"))
     elif finding.label == "underfit":  # it has plateaued: more epochs of the same will not help
         fixes = tuple(sorted(fixes, key=lambda f: f.name == "train_longer"))
     return dataclasses.replace(finding, fixes=fixes)
+
+
+def _stuck_from_start(curves: Curves) -> bool:
+    """Whether the training loss never moved more than ``STUCK_LOSS_MOVE`` from its first value."""
+    loss = curves.raw("train_loss")
+    loss = loss[np.isfinite(loss)]
+    if len(loss) < 2 or loss[0] <= 0:
+        return False
+    return bool(np.max(np.abs(loss / loss[0] - 1)) <= STUCK_LOSS_MOVE)
 
 
 def _still_falling(curves: Curves) -> bool:

@@ -92,6 +92,8 @@ def test_an_underfit_model_still_learning_gets_step_size_before_capacity():
     stuck = diagnose(history(**UNDERFIT["stuck near chance"][0]))
     assert [f.name for f in slow.findings[0].fixes[:2]] == ["learning_rate", "train_longer"]
     assert stuck.findings[0].fixes[0].name == "capacity"
+    # stuck at chance from its first epoch: nothing says its steps were too small
+    assert not {"learning_rate", "train_longer"} & {f.name for f in stuck.findings[0].fixes}
     assert "still_improving" in [n.label for n in slow.notes]
 
 
