@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from diagnose.diagnosis import diagnose, diagnosed
+from diagnose.overview import explores, overview, with_explored
 from diagnose.render import text
 from diagnose.render.view import counts_text, label_counts, view
 from diagnose.wording import worded
@@ -19,7 +20,7 @@ from search.record.diagnosis import Diagnosis
 from search.record.history import History
 from search.record.measures import plural
 from search.record.storage import StorageUrl
-from search.record.trial import TrialRecord
+from search.record.trial import TrialRecord, ranked
 
 
 def diagnose_log(path: Path, predictions: Path | None = None) -> tuple[History, Diagnosis]:
@@ -88,7 +89,15 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
 
         check_output(report, "--report", keep=[storage.file] if storage.file else [])
     stored = load_study(storage, study, trial)
-    records = diagnosed(stored.records, stored.study.user_attrs.get("config"))
+    config = stored.study.user_attrs.get("config")
+    maximize = stored.study.direction.name != "MINIMIZE"
+    metric = (stored.study.metric_names or ["value"])[0]
+    records = diagnosed(stored.records, config)
+    if trial is not None and explores(records[0]):  # how the study's other trials did with it
+        records = [r for r in with_explored(diagnosed(load_study(storage, study).records, config),
+                                            maximize, metric) if r.number == trial]
+    elif trial is None:
+        records = with_explored(records, maximize, metric)
     published = None
     if update_dashboard:
         from diagnose.dashboard.publish import publish_study
@@ -99,10 +108,12 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
 
         write_report(report, study_report(study, [
             (f"trial {r.number} ({r.state})", r.history, r.diagnosis) for r in records]))
+    plateau = [r for r in records if r.skipped is None]
     if as_json:
+        shows = overview(plateau, maximize, metric) if trial is None else []
         print(json.dumps({"study": study, "trials": [
             {"number": r.number, "state": r.state, "value": r.value, **r.diagnosis.to_json()}
-            for r in records]}), file=out)
+            for r in records], **({"study_shows": shows} if trial is None else {})}), file=out)
         return 0
     if trial is not None:
         (r,) = records
@@ -110,13 +121,19 @@ def run_study(storage: StorageUrl, study: str, trial: int | None, as_json: bool,
         print(verdict(f"study '{study}', trial {r.number} ({r.state}, value {value})",
                       r.diagnosis), file=out)
     else:
+        from diagnose.dashboard.notes import study_advice
+
         counts = counts_text(label_counts(r.diagnosis for r in records), len(records))
         print(f"study '{study}': {plural(len(records), 'trial')}; {counts}", file=out)
         print(study_listing(records), file=out)
-        print("details of one trial: add --trial N", file=out)
+        print("details of one trial: add --trial N\n", file=out)
+        best = next(iter(ranked(plateau, maximize)), None)
+        print("\n".join(study_advice(study, plateau, best, metric, config, storage, maximize)),
+              file=out)
     if published is not None:
         print(f"dashboard: wrote the study note, {published[0]} trial notes and {published[1]} "
               f"figures; see them with: {storage.dashboard_command()}", file=out)
     if report is not None:
         print(f"report: {report}", file=out)
     return 0
+

@@ -15,7 +15,7 @@ has it.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from search.record.diagnosis import Change, Fix
 
@@ -120,25 +120,75 @@ DIRECTIONS: Mapping[tuple[str, str], str] = {
 }
 
 
+# How a trial shows that it tried a fix: fix -> (the trial's hyperparameter, whether its value tries
+# the fix, the fix in words). A fix the study already searches in full is not proposed again; it is
+# kept as "explored", and with the study's trials at hand (``diagnose.overview``) says how the
+# trials that tried it did.
+TRIED: Mapping[str, tuple[str, Callable[[Any], bool], str]] = {
+    "dropout": ("dropout", lambda v: v >= 0.3, "dropout of 0.3 or more"),
+    "weight_decay": ("weight_decay", lambda v: v >= 1e-4, "weight decay of 1e-4 or more"),
+    "augmentation": ("augmentation", lambda v: v != "none", "augmentation"),
+    "transfer_learning": ("architecture", lambda v: v == "r2plus1d", "the R(2+1)D backbone"),
+    "learning_rate": ("lr", lambda v: v >= 1e-3, "a learning rate of 1e-3 or more"),
+    "optimizer_and_batch_size": ("optimizer", lambda v: v in ("adam", "adamw"), "adam or adamw"),
+    "weighted_cross_entropy": ("loss", lambda v: v == "weighted_cross_entropy",
+                               "weighted cross entropy"),
+    "focal_loss": ("loss", lambda v: v == "focal", "focal loss"),
+    "resampling": ("sampling", lambda v: v in ("oversample", "undersample"),
+                   "over- or undersampling"),
+    "cost_sensitive": ("class_weighting", lambda v: v == "effective_number",
+                       "effective-number class weights"),
+    "gradient_clipping": ("grad_clip_norm", lambda v: v > 0, "gradient clipping"),
+    "warmup": ("lr_schedule", lambda v: v == "warmup_cosine", "a warm-up schedule"),
+}
+
+
 def tailored(fixes: Iterable[Fix], study: Mapping[str, Any] | None,
              hparams: Mapping[str, Any] | None = None) -> tuple[Fix, ...]:
     """``fixes`` as changes to ``study`` (a study file's content) for a trial with ``hparams``: a
     change that would leave the study as it is (a value it already has, choices it already offers, a
     knob none of its models has) is left out; a range that moves a hyperparameter one way
-    (``DIRECTIONS``) starts or ends at the trial's value; a fix left with no change is dropped (a fix
-    outside the search space stays). Without a study (a log from elsewhere), the table's fixes."""
+    (``DIRECTIONS``) starts or ends at the trial's value. A fix left with no change is dropped,
+    unless the study already searches all of it and a trial can show it tried it (``TRIED``): that
+    one stays, marked ``explored`` (a fix outside the search space stays as it is). Without a study
+    (a log from elsewhere), the table's fixes."""
     fixes = tuple(fixes)
     if study is None:
         return fixes
     as_is = apply_changes(study, ())
     kept = []
     for fix in fixes:
-        moved = (_from_trial(fix.name, c, (hparams or {}).get(c.key.split(".")[-1]))
-                 for c in fix.changes)
-        changes = tuple(c for c in moved if c is not None and apply_changes(study, (c,)) != as_is)
+        moved = [_from_trial(fix.name, c, (hparams or {}).get(c.key.split(".")[-1]))
+                 for c in fix.changes]
+        changes = tuple(c for c in moved if c is not None and apply_changes(study, (c,)) != as_is
+                        and not _offered(study, c))
         if changes or not fix.changes:
             kept.append(Fix(fix.name, fix.reason, changes))
+        elif fix.name in TRIED and None not in moved:  # every change is one the study has
+            keys = ", ".join(dict.fromkeys(c.key for c in fix.changes))
+            kept.append(Fix(fix.name, fix.reason, (), explored=f"already searched ({keys})"))
     return tuple(kept)
+
+
+def _offered(study: Mapping[str, Any], change: Change) -> bool:
+    """Whether ``change`` sets a plain value that the study already offers among its choices there
+    (narrowing a search to a value it already tries changes nothing that it would find)."""
+    if change.op != "set" or isinstance(change.value, dict):
+        return False
+    spec: Any = study
+    for part in change.key.split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return isinstance(spec, dict) and change.value in spec.get("choices", ())
+
+
+def tries(fix: str, hparams: Mapping[str, Any]) -> bool:
+    """Whether a trial with ``hparams`` tried ``fix`` (one of ``TRIED``)."""
+    param, test, _ = TRIED[fix]
+    value = hparams.get(param)
+    try:
+        return value is not None and bool(test(value))
+    except TypeError:  # a value of another type than the table expects: not this fix
+        return False
 
 
 def _from_trial(fix: str, change: Change, value: Any) -> Change | None:

@@ -2,8 +2,9 @@
 
 - the training and validation curves of the top trials on one figure (optuna-dashboard#276);
 - how many trials got each diagnosis;
-- generalization gap against dropout and against weight decay, one point per trial;
-- hyperparameter importance (Optuna's default evaluator), when enough trials have completed.
+- generalization gap against dropout and against weight decay, one point per trial.
+
+Hyperparameter importance is not among them: optuna-dashboard draws it on the study page itself.
 
 Each figure has a fixed id (``FIGURE_IDS``), so publishing again replaces it instead of adding one.
 """
@@ -11,8 +12,7 @@ Each figure has a fixed id (``FIGURE_IDS``), so publishing again replaces it ins
 from __future__ import annotations
 
 import math
-import warnings
-from typing import Any, Sequence
+from typing import Sequence
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -22,8 +22,10 @@ from search.record.measures import generalization_gap, shown
 from search.record.trial import TrialRecord, ranked
 
 TOP_K = 5  # trials whose curves are drawn
-MIN_IMPORTANCE_TRIALS = 5  # fewer completed trials: Optuna's evaluators call every parameter equal
-FIGURE_IDS = ("curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay", "importance")
+FIGURE_IDS = ("curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay")
+# Figures an older plateau published and this one does not: hyperparameter importance, which
+# optuna-dashboard draws itself on the study page (the study showed it twice).
+RETIRED_FIGURE_IDS = ("importance",)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
@@ -80,32 +82,7 @@ def gap_figure(trials: Sequence[TrialRecord], param: str) -> go.Figure | None:
     return fig
 
 
-def importance_figure(study: Any) -> go.Figure | None:
-    """Optuna's hyperparameter importances for the objective; None while they cannot be computed
-    (fewer than MIN_IMPORTANCE_TRIALS completed trials, or no parameter that varied)."""
-    import optuna
-
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if len(complete) < MIN_IMPORTANCE_TRIALS:
-        return None
-    try:
-        with warnings.catch_warnings():  # "too few trials": the figure is then left out anyway
-            warnings.simplefilter("ignore")
-            importances = optuna.importance.get_param_importances(study)
-    except (ValueError, RuntimeError):
-        return None
-    if not importances:
-        return None
-    names = list(importances)[::-1]
-    fig = go.Figure(go.Bar(x=[importances[n] for n in names], y=names, orientation="h"))
-    fig.update_layout(title_text="hyperparameter importance (Optuna's default evaluator)",
-                      height=120 + 24 * len(names),
-                      xaxis_title="importance")
-    return fig
-
-
-def study_figures(study: Any, trials: Sequence[TrialRecord], maximize: bool
-                  ) -> dict[str, go.Figure]:
+def study_figures(trials: Sequence[TrialRecord], maximize: bool) -> dict[str, go.Figure]:
     """The figures by id; those that cannot be drawn yet are left out."""
     top = top_trials(trials, maximize)
     figures: dict[str, go.Figure | None] = {
@@ -113,6 +90,5 @@ def study_figures(study: Any, trials: Sequence[TrialRecord], maximize: bool
         "diagnoses": label_counts_figure([t.diagnosis for t in trials]) if trials else None,
         "gap_vs_dropout": gap_figure(trials, "dropout"),
         "gap_vs_weight_decay": gap_figure(trials, "weight_decay"),
-        "importance": importance_figure(study),
     }
     return {key: fig for key, fig in figures.items() if fig is not None}

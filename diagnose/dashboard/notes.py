@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from diagnose.fixes import apply_changes
+from diagnose.overview import overview
 from diagnose.render import markdown
 from diagnose.render.view import counts_text, fix_lines, label_counts, shown_value, view
 from search.record.diagnosis import Diagnosis, Fix
@@ -48,32 +49,62 @@ def next_fixes(best: Diagnosis) -> list[Fix]:
     return chosen
 
 
+# Code blocks in a note keep to this width: optuna-dashboard does not wrap them, it cuts them off.
+CODE_WIDTH = 80
+
+
+def command_block(args: Sequence[str]) -> list[str]:
+    """A shell command as lines of at most ``CODE_WIDTH`` (continued with a backslash)."""
+    lines, line = [], ""
+    for arg in args:
+        if line and len(line) + 1 + len(arg) > CODE_WIDTH - 2:
+            lines.append(line + " \\")
+            line = "  " + arg
+        else:
+            line = f"{line} {arg}" if line else arg
+    return ["```sh", *lines, line, "```"]
+
+
+def study_advice(name: str, records: Sequence[TrialRecord], best: TrialRecord | None, metric: str,
+                 config: Mapping[str, Any] | None, storage: StorageUrl,
+                 maximize: bool = True) -> list[str]:
+    """The note's lines after the counts: the best trial, what the study as a whole shows
+    (``diagnose.overview``) and the study file to run next, with the command that runs it."""
+    if best is None:
+        return ["No trial has completed yet."]
+    lines = [f"**Best trial #{best.number}**: {metric} = {shown_value(best.value)}, diagnosed "
+             f"**{best.diagnosis.label_text}**.", ""]
+    shows = overview(records, maximize, metric)
+    if shows:
+        lines += ["## What the study shows", "", *(f"- {line}." for line in shows), ""]
+    fixes = next_fixes(best.diagnosis)
+    if not fixes:
+        lines.append("The best trial shows no problem the fix table addresses: more trials, or a "
+                     "larger budget, are the next step.")
+        return lines
+    lines += ["## What to try next", ""]
+    lines += [markdown.fix_line(line) for line in fix_lines(fixes)]
+    if config is not None:
+        edited = apply_changes(config, [change for fix in fixes for change in fix.changes])
+        edited.setdefault("study", {})["name"] = f"{name}-next"
+        text = yaml.safe_dump(edited, sort_keys=False, width=CODE_WIDTH - 8).rstrip()
+        lines += ["", "The study file with these changes (save it as `next.yaml`):", "",
+                  "```yaml", text, "```", "", "and run it:", "",
+                  *command_block(["python", "run_study.py", "run", "next.yaml", "--storage",
+                                  storage.url])]
+    return lines
+
+
 def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | None, metric: str,
-               config: Mapping[str, Any] | None, storage: StorageUrl) -> str:
-    """The study's note: trials by state and diagnosis, the best trial, the next study to run."""
+               config: Mapping[str, Any] | None, storage: StorageUrl,
+               maximize: bool = True) -> str:
+    """The study's note: trials by state and diagnosis, the best trial, what the study as a whole
+    shows, the next study to run."""
     states = Counter(r.state for r in records)
     lines = [f"# Study {name}", "",
              f"{plural(len(records), 'trial')}: " + ", ".join(f"{n} {s.lower()}" for s, n in
                                                    states.most_common()) + ".", "",
              f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records), len(records))}.",
              ""]
-    if best is None:
-        lines.append("No trial has completed yet.")
-        return "\n".join(lines) + "\n"
-    lines += [f"**Best trial #{best.number}**: {metric} = {shown_value(best.value)}, diagnosed "
-              f"**{best.diagnosis.label_text}**.", ""]
-    fixes = next_fixes(best.diagnosis)
-    if not fixes:
-        lines.append("The best trial shows no problem the fix table addresses: more trials, or a "
-                     "larger budget, are the next step.")
-        return "\n".join(lines) + "\n"
-    lines += ["## What to try next", ""]
-    lines += [markdown.fix_line(line) for line in fix_lines(fixes)]
-    if config is not None:
-        edited = apply_changes(config, [change for fix in fixes for change in fix.changes])
-        edited.setdefault("study", {})["name"] = f"{name}-next"
-        lines += ["", "The study file with these changes (save it as `next.yaml`):", "",
-                  "```yaml", yaml.safe_dump(edited, sort_keys=False).rstrip(), "```", "",
-                  "and run it:", "", "```sh",
-                  f"python run_study.py run next.yaml --storage {storage.url}", "```"]
-    return "\n".join(lines) + "\n"
+    lines += study_advice(name, records, best, metric, config, storage, maximize)
+    return "\n".join(lines).rstrip() + "\n"

@@ -20,9 +20,12 @@ from typing import Sequence
 import optuna
 import optuna_dashboard
 from optuna.artifacts import FileSystemArtifactStore, upload_artifact
+from optuna.storages import RDBStorage
+from optuna_dashboard import _custom_plot_data
 
-from diagnose.dashboard.figures import study_figures
+from diagnose.dashboard.figures import RETIRED_FIGURE_IDS, study_figures
 from diagnose.dashboard.notes import study_note, trial_note
+from diagnose.overview import explores, with_explored
 from search.record.history import History
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord, ranked
@@ -57,21 +60,48 @@ def publish_trial(trial: optuna.Trial, record: TrialRecord, artifact_dir: Path |
 
 def publish_study(study: optuna.Study, records: Sequence[TrialRecord], storage: StorageUrl, *,
                   trial_notes: bool = False) -> tuple[int, int]:
-    """Write the study note and figures from the study's diagnosed ``records`` (and, with
-    ``trial_notes``, every plateau trial's note). Returns (trial notes written, figures written)."""
-    plateau = [r for r in records if r.skipped is None]  # trials plateau ran (they have a history)
-    if trial_notes:
-        for record in plateau:
-            live = optuna.Trial(study, record.trial_id)  # a note needs a Trial, not a FrozenTrial
-            optuna_dashboard.save_note(live, trial_note(record))
+    """Write the study note and figures from the study's diagnosed ``records``, and the notes of the
+    trials with a fix the study already explored (their note now says how the study's trials that
+    tried it did); with ``trial_notes``, every plateau trial's note. Returns (trial notes written,
+    figures written)."""
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    best = next(iter(ranked(plateau, maximize)), None)
     metric = (study.metric_names or ["value"])[0]
+    plateau = [r for r in records if r.skipped is None]  # trials plateau ran (they have a history)
+    plateau = with_explored(plateau, maximize, metric)
+    rewritten = [r for r in plateau if trial_notes or explores(r)]
+    for record in rewritten:
+        live = optuna.Trial(study, record.trial_id)  # a note needs a Trial, not a FrozenTrial
+        optuna_dashboard.save_note(live, trial_note(record))
+    best = next(iter(ranked(plateau, maximize)), None)
     optuna_dashboard.save_note(study, study_note(study.study_name, plateau, best, metric,
-                                                 study.user_attrs.get("config"), storage))
-    figures = study_figures(study, plateau, maximize)
+                                                 study.user_attrs.get("config"), storage,
+                                                 maximize))
+    figures = study_figures(plateau, maximize)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotly/optuna "experimental" warnings
         for figure_id, figure in figures.items():
             optuna_dashboard.save_plotly_graph_object(study, figure, graph_object_id=figure_id)
-    return (len(plateau) if trial_notes else 0), len(figures)
+    for figure_id in RETIRED_FIGURE_IDS:
+        drop_figure(study, figure_id)
+    return len(rewritten), len(figures)
+
+
+def drop_figure(study: optuna.Study, figure_id: str) -> bool:
+    """Delete a figure that an older plateau published and this one no longer does, where the
+    storage allows it. Optuna has no call that deletes a study's system attribute, so an RDB
+    storage's rows are deleted with SQL; a journal storage (append-only) keeps it. Returns whether
+    there was one to delete and it was deleted."""
+    prefix = f"{_custom_plot_data.SYSTEM_ATTR_PLOT_DATA}{figure_id}:"
+    attrs = study._storage.get_study_system_attrs(study._study_id)
+    keys = [key for key in attrs if key.startswith(prefix)]
+    backend = getattr(study._storage, "_backend", study._storage)
+    if not keys or not isinstance(backend, RDBStorage):
+        return False
+    from optuna.storages._rdb.models import StudySystemAttributeModel
+    from optuna.storages._rdb.storage import _create_scoped_session
+
+    with _create_scoped_session(backend.scoped_session) as session:
+        session.query(StudySystemAttributeModel).filter(
+            StudySystemAttributeModel.study_id == study._study_id,
+            StudySystemAttributeModel.key.in_(keys)).delete(synchronize_session=False)
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from diagnose.render.view import DiagnosisView
+from diagnose.render.view import DiagnosisView, FixLine
 
 
 def verdict(view: DiagnosisView) -> str:
@@ -24,7 +24,14 @@ def fixes_table(view: DiagnosisView) -> str:
     if not view.every_fix:
         return ""
     rows = [f"<tr><td>{escape(label)}</td><td>{fix.number}</td><td>{escape(fix.name)}</td>"
-            f"<td><code>{escape(fix.change)}</code></td><td>{escape(fix.reason)}</td></tr>"
+            f"<td>{_change(fix)}</td><td>{escape(fix.reason)}</td></tr>"
             for label, fix in view.every_fix]
     return ("<h3>fixes, in order</h3><table><tr><th>for</th><th>#</th><th>fix</th>"
             "<th>change to the study file</th><th>why</th></tr>" + "".join(rows) + "</table>")
+
+
+def _change(fix: FixLine) -> str:
+    """Each study-file edit as code on a line of its own, or the advice or explored prose."""
+    if not fix.edits:
+        return escape(fix.change)
+    return "<br>".join(f"<code>{escape(edit)}</code>" for edit in fix.edits)

@@ -8,8 +8,14 @@ from diagnose.render.view import DiagnosisView, FindingView, FixLine
 MAX_FIXES = 5  # fixes listed per label in a trial note
 
 
+def change_text(fix: FixLine) -> str:
+    """The change: each study-file edit as code of its own (short spans, which the dashboard can
+    wrap between), or the prose of advice and explored fixes."""
+    return "; ".join(f"`{edit}`" for edit in fix.edits) if fix.edits else fix.change
+
+
 def fix_line(fix: FixLine) -> str:
-    return f"{fix.number}. **{fix.name}**: `{fix.change}`. {fix.reason}"
+    return f"{fix.number}. **{fix.name}**: {change_text(fix)}. {fix.reason}"
 
 
 def _finding(finding: FindingView) -> list[str]:
@@ -29,7 +35,7 @@ def render(view: DiagnosisView) -> list[str]:
     """The lines of ``view`` (made with ``max_fixes=MAX_FIXES``)."""
     lines = [line for finding in view.findings for line in _finding(finding)]
     for note in view.notes:
-        fix = f" Try **{note.fix.name}**: `{note.fix.change}`." if note.fix else ""
+        fix = f" Try **{note.fix.name}**: {change_text(note.fix)}." if note.fix else ""
         lines.append(f"- note, {note.label}: {note.summary.rstrip('.')}.{fix}")
     lines += [f"- not judged, {rule}: {reason}" for rule, reason in view.not_judged]
     return lines

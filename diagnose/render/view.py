@@ -17,8 +17,9 @@ from search.record.diagnosis import Diagnosis, Finding, Fix
 class FixLine:
     number: int  # 1-based: the order to try it in
     name: str
-    change: str  # the study-file change, in words
+    change: str  # the study-file change, in words (or the framework's advice, or what was explored)
     reason: str
+    edits: tuple[str, ...] = ()  # each study-file change on its own (none: ``change`` is prose)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ def shown_value(value: Any) -> str:
 
 def fix_lines(fixes: Iterable[Fix]) -> tuple[FixLine, ...]:
     """Fixes numbered in the order to try them."""
-    return tuple(FixLine(i, fix.name, fix.text(), fix.reason) for i, fix in enumerate(fixes, 1))
+    return tuple(FixLine(i, fix.name, fix.text(), fix.reason,
+                         () if fix.advice or fix.explored else tuple(c.text() for c in fix.changes))
+                 for i, fix in enumerate(fixes, 1))
 
 
 def _finding(finding: Finding, max_fixes: int | None) -> FindingView:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-DIAGNOSIS_FORMAT = 2  # bump when the stored layout changes; an older stored diagnosis is recomputed
+DIAGNOSIS_FORMAT = 3  # bump when the stored layout changes; an older stored diagnosis is recomputed
 
 # The labels a run can get. `healthy` only alone; `diverged` takes precedence over `underfit`.
 LABELS = ("overfit", "underfit", "imbalanced", "diverged", "healthy")
@@ -52,21 +52,24 @@ class Fix:
     reason: str  # one line: why it helps, with its source
     changes: tuple[Change, ...] = ()  # empty: a step outside the search space (stated in `reason`)
     advice: str | None = None  # for a run outside any study: the change in its framework's words
+    # the study already searches it: what it searched, and (with the study's trials) how they did
+    explored: str | None = None
 
     def text(self) -> str:
-        return self.advice or "; ".join(change.text() for change in self.changes) or (
-            "(outside the search space)")
+        return self.advice or self.explored or "; ".join(
+            change.text() for change in self.changes) or "(outside the search space)"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "reason": self.reason, "change": self.text(),
                 "changes": [change.to_json() for change in self.changes],
-                **({"advice": self.advice} if self.advice else {})}
+                **({"advice": self.advice} if self.advice else {}),
+                **({"explored": self.explored} if self.explored else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fix:
         return cls(data["name"], data["reason"],
                    tuple(Change(c["op"], c["key"], c["value"]) for c in data["changes"]),
-                   data.get("advice"))
+                   data.get("advice"), data.get("explored"))
 
 
 @dataclass(frozen=True)

@@ -101,11 +101,12 @@ def test_a_study_is_diagnosed_trial_by_trial(study_db, capsys):
     code, out, _ = diagnose("--storage", study_db, "--study", "digits", capsys=capsys)
     assert code == 0
     assert out.startswith("study 'digits': 2 trials;")
-    header, rule, first, second, last = out.splitlines()[1:]
+    header, rule, first, second, last, blank, best, *study = out.splitlines()[1:]
     assert header.split() == ["#", "state", "value", "diagnosis", "because"]
     assert first.split()[:2] == ["0", "COMPLETE"] and second.split()[:2] == ["1", "COMPLETE"]
     assert "underfit" in second  # the learning rate of 1e-6 hardly moved the loss
-    assert last == "details of one trial: add --trial N"
+    assert last == "details of one trial: add --trial N" and blank == ""
+    assert best.startswith("**Best trial #0**: val macro-F1 = ")  # then what the study shows
 
     code, out, _ = diagnose("--storage", study_db, "--study", "digits", "--json", capsys=capsys)
     result = json.loads(out)

@@ -101,17 +101,23 @@ def test_no_tailored_change_leaves_the_study_as_it_is(label):
             assert apply_changes(DEMO, (change,)) != apply_changes(DEMO, ()), (fix.name, change)
 
 
-@pytest.mark.parametrize("label, gone, kept", [
-    # the demo already optimises macro-F1 and searches weighted cross entropy and focal loss
-    ("imbalanced", {"macro_f1_objective", "weighted_cross_entropy", "focal_loss"},
-     {"resampling", "cost_sensitive", "ensemble"}),
-    # adam and adamw are already choices; its models have no batch_norm knob; batch 16 and 32 too
-    ("underfit", {"batch_norm", "optimizer_and_batch_size"}, {"capacity", "learning_rate"}),
-    ("diverged", {"batch_norm"}, {"lower_learning_rate", "gradient_clipping", "warmup"}),
+@pytest.mark.parametrize("label, gone, explored, kept", [
+    # the demo already optimises macro-F1 and searches weighted cross entropy, focal loss and both
+    # class weightings
+    ("imbalanced", {"macro_f1_objective"},
+     {"weighted_cross_entropy", "focal_loss", "cost_sensitive"}, {"resampling", "ensemble"}),
+    # adam and adamw are already choices, and batch 16 and 32; its models have no batch_norm knob
+    ("underfit", {"batch_norm"}, {"optimizer_and_batch_size"}, {"capacity", "learning_rate"}),
+    ("diverged", {"batch_norm"}, set(), {"lower_learning_rate", "gradient_clipping", "warmup"}),
 ])
-def test_fixes_the_study_already_has_are_not_proposed(label, gone, kept):
-    names = {fix.name for fix in tailored(FIXES[label], DEMO)}
-    assert not names & gone and kept <= names
+def test_fixes_the_study_already_has_are_not_proposed_but_said_to_be_explored(label, gone,
+                                                                             explored, kept):
+    fixes = {fix.name: fix for fix in tailored(FIXES[label], DEMO)}
+    assert not set(fixes) & gone and kept <= set(fixes)
+    assert {name for name, fix in fixes.items() if fix.explored} == explored
+    for name in explored:
+        assert fixes[name].changes == () and fixes[name].text().startswith("already searched (")
+    assert all(fixes[name].changes for name in kept if name != "ensemble")
 
 
 def test_a_change_the_study_already_has_is_left_out_of_its_fix():

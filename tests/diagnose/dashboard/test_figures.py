@@ -1,5 +1,5 @@
 """The study's plotly figures for optuna-dashboard: top trials' curves, gap against regularisation,
-hyperparameter importance, and which of them a study gets."""
+and which of them a study gets (never hyperparameter importance, which the dashboard draws)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, history
-from diagnose.dashboard.figures import (FIGURE_IDS, MIN_IMPORTANCE_TRIALS, TOP_K, curves_figure,
+from diagnose.dashboard.figures import (FIGURE_IDS, RETIRED_FIGURE_IDS, TOP_K, curves_figure,
                                         gap_figure, study_figures, top_trials)
 from diagnose.diagnosis import diagnose
 from diagnose.report_figures import label_marker
@@ -177,35 +177,23 @@ def _stored(study: optuna.Study) -> list[TrialRecord]:
             for t in study.trials]
 
 
-def test_importance_is_left_out_with_too_few_completed_trials():
-    study = _study(MIN_IMPORTANCE_TRIALS - 1, n_pruned=3)  # pruned trials do not count
-    figures = study_figures(study, _stored(study), maximize=True)
-    assert set(figures) <= set(FIGURE_IDS)
-    assert set(figures) == {"curves", "diagnoses", "gap_vs_dropout", "gap_vs_weight_decay"}
-
-
-def test_importance_is_drawn_once_enough_trials_completed():
-    study = _study(MIN_IMPORTANCE_TRIALS + 1)
-    figures = study_figures(study, _stored(study), maximize=True)
-    assert set(figures) == set(FIGURE_IDS)
-    bars = figures["importance"].data[0]
-    assert set(bars.y) == {"dropout", "weight_decay"}
-    assert bars.y[-1] == "dropout"  # the most important on top
-    assert sum(bars.x) == pytest.approx(1.0)
-    assert len(figures["curves"].data) == 4 * min(TOP_K, len(study.trials))
+def test_a_study_gets_every_figure_but_importance_which_the_dashboard_draws_itself():
+    study = _study(6, n_pruned=3)
+    figures = study_figures(_stored(study), maximize=True)
+    assert set(figures) == set(FIGURE_IDS) == {"curves", "diagnoses", "gap_vs_dropout",
+                                               "gap_vs_weight_decay"}
+    assert not set(figures) & set(RETIRED_FIGURE_IDS)
+    assert len(figures["curves"].data) == 4 * TOP_K
     assert figures["gap_vs_weight_decay"].layout.xaxis.type == "log"
 
 
-def test_a_study_without_plateau_trials_gets_only_what_optuna_alone_can_draw():
-    study = _study(MIN_IMPORTANCE_TRIALS)
-    assert set(study_figures(study, [], maximize=True)) == {"importance"}
-    assert study_figures(optuna.create_study(), [], maximize=False) == {}
+def test_a_study_without_plateau_trials_gets_no_figure():
+    assert study_figures([], maximize=False) == {}
 
 
 def test_trials_without_hyperparameters_get_no_gap_figures():
-    study = optuna.create_study()
     trials = [trial(0, 0.4, "overfit"), trial(1, 0.6, "healthy")]
-    figures = study_figures(study, trials, maximize=False)
+    figures = study_figures(trials, maximize=False)
     assert set(figures) == {"curves", "diagnoses"}
     assert [tr.name.split()[0] for tr in figures["curves"].data[::4]] == ["#0", "#1"]  # minimize
     bars = figures["diagnoses"].data[0]
@@ -214,7 +202,7 @@ def test_trials_without_hyperparameters_get_no_gap_figures():
 
 def test_no_curves_figure_while_no_trial_has_a_value():
     failed = [trial(0, None, "overfit", "FAIL", dropout=0.2), trial(1, NAN, "healthy", "FAIL")]
-    figures = study_figures(optuna.create_study(), failed, maximize=True)
+    figures = study_figures(failed, maximize=True)
     assert set(figures) == {"diagnoses", "gap_vs_dropout"}  # nothing to rank: no empty curves plot
 
 

@@ -14,13 +14,18 @@ from diagnose.dashboard.notes import MAX_FIXES, next_fixes, study_note, trial_no
 from diagnose.diagnosis import diagnose
 from diagnose.fixes import FIXES
 from search.config import load_study_config
-from search.record.diagnosis import Diagnosis, Finding
+from search.record.diagnosis import Diagnosis, Finding, Fix
 from search.record.history import History
 from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord
 from tiny import TINY_STUDY
 
 STORAGE = StorageUrl.parse("sqlite:///runs/plateau.db")
+
+
+def coded(fix: Fix) -> str:
+    """How a note writes a fix's change: each study-file edit as code of its own, else prose."""
+    return "; ".join(f"`{c.text()}`" for c in fix.changes) if fix.changes else fix.text()
 
 
 def _overfit() -> History:
@@ -102,7 +107,7 @@ def test_fixes_are_numbered_in_table_order_and_cut_at_max_fixes():
     lines = [line for line in note.splitlines() if re.match(r"^\d+\. \*\*", line)]
     assert [line.split(". ", 1)[0] for line in lines] == [str(i) for i in range(1, MAX_FIXES + 1)]
     for i, (line, fix) in enumerate(zip(lines, fixes), 1):
-        assert line == f"{i}. **{fix.name}**: `{fix.text()}`. {fix.reason}"
+        assert line == f"{i}. **{fix.name}**: {coded(fix)}. {fix.reason}"
     for fix in fixes[MAX_FIXES:]:
         assert f"**{fix.name}**" not in note
 
@@ -121,7 +126,7 @@ def test_notes_and_unjudged_rules_are_listed():
     line = next(line for line in note.splitlines() if line.startswith("- note, still_improving: "))
     assert still.summary in line
     if still.fixes:
-        assert f"Try **{still.fixes[0].name}**: `{still.fixes[0].text()}`." in line
+        assert f"Try **{still.fixes[0].name}**: {coded(still.fixes[0])}." in line
     assert f"- not judged, imbalanced: {d.not_judged['imbalanced']}" in note
 
 
@@ -231,7 +236,7 @@ def test_the_next_study_file_in_the_note_loads_and_carries_the_fixes(case, edits
     assert stored == TINY_STUDY  # the stored config is not edited in place
     assert "## What to try next" in note
     for i, fix in enumerate(next_fixes(best.diagnosis), 1):
-        assert f"{i}. **{fix.name}**: `{fix.text()}`. {fix.reason}" in note
+        assert f"{i}. **{fix.name}**: {coded(fix)}. {fix.reason}" in note
     text = _yaml_block(note)
     assert text is not None
     path = tmp_path / "next.yaml"
@@ -240,7 +245,7 @@ def test_the_next_study_file_in_the_note_loads_and_carries_the_fixes(case, edits
     assert config.name == "tiny-next"
     assert edits(yaml.safe_load(text))
     assert config.data.kind == TINY_STUDY["data"]["kind"]
-    assert f"python run_study.py run next.yaml --storage {STORAGE.url}" in note.splitlines()
+    assert "python run_study.py run next.yaml --storage sqlite:///runs/plateau.db" in note.splitlines()
 
 
 def test_without_a_stored_study_file_the_note_lists_the_fixes_but_no_yaml():

@@ -8,13 +8,14 @@ import json
 
 import optuna
 import optuna_dashboard
+import plotly.graph_objects as go
 import yaml
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, get_all_artifact_meta
 from optuna_dashboard._custom_plot_data import list_graph_object_ids  # as the dashboard reads them
 
 import run_study
 from diagnose.dashboard.figures import FIGURE_IDS
-from diagnose.dashboard.publish import history_csv
+from diagnose.dashboard.publish import drop_figure, history_csv
 from diagnose.diagnosis import diagnose
 from search import study as study_module
 from search.config import load_study_config
@@ -74,6 +75,9 @@ def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(tm
     first = optuna.Trial(study, study.trials[0]._trial_id)
     assert optuna_dashboard.get_note(first) == "" and optuna_dashboard.get_note(study) == ""
     assert all("diagnosis" not in t.user_attrs for t in study.trials)
+    # the importance figure older plateau versions published (optuna-dashboard draws its own)
+    optuna_dashboard.save_plotly_graph_object(study, go.Figure(go.Bar(x=[1], y=["lr"])),
+                                              graph_object_id="importance")
 
     capsys.readouterr()
     assert run_study.main(["diagnose", "--storage", url, "--study", "old",
@@ -90,7 +94,18 @@ def test_update_dashboard_adds_notes_and_figures_to_a_study_made_without_them(tm
                            "--update-dashboard"]) == 0
     ids = list_graph_object_ids(study._storage.get_study_system_attrs(study._study_id))
     assert sorted(ids) == sorted(set(ids)) and {"curves", "diagnoses"} <= set(ids)
-    assert set(ids) <= set(FIGURE_IDS)
+    assert set(ids) <= set(FIGURE_IDS) and "importance" not in ids  # the retired one is deleted
+
+
+def test_a_journal_storage_keeps_a_retired_figure_it_cannot_delete(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "journal.log")))
+    study = optuna.create_study(storage=storage, study_name="j")
+    optuna_dashboard.save_plotly_graph_object(study, go.Figure(), graph_object_id="importance")
+    assert drop_figure(study, "importance") is False
+    assert list_graph_object_ids(storage.get_study_system_attrs(study._study_id)) == ["importance"]
+    assert drop_figure(study, "curves") is False  # nothing of that id to delete
 
 
 # Digits with a 2D CNN without batch norm: lr 0.05 learns, 1e-9 stays flat (the median pruner cuts
