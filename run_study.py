@@ -3,7 +3,8 @@
 
     python run_study.py                              # the default study, studies/demo.yaml
     python run_study.py run studies/NAME.yaml [options]
-    python run_study.py diagnose LOG [--predictions CSV] [--json] [--report OUT.html]
+    python run_study.py diagnose LOG [--predictions CSV] [--study-file YAML] [--json]
+                                 [--report OUT.html]
     python run_study.py diagnose --storage URL --study NAME [--trial N] [--json] [--report OUT.html]
                                  [--update-dashboard]
     python run_study.py dashboard [--storage URL] [--host 127.0.0.1] [--port 8080]
@@ -95,6 +96,9 @@ def build_parser() -> Parser:
     diagnose.add_argument("--predictions", type=Path, metavar="CSV",
                           help="validation predictions, columns y_true,y_pred (class ids or names): "
                                "needed to judge class imbalance from a log")
+    diagnose.add_argument("--study-file", type=Path, metavar="YAML",
+                          help="with a LOG: the study file to try the fixes in; prints it with "
+                               "them applied, and the command that runs it")
     diagnose.add_argument("--storage", metavar="URL", help="an Optuna storage, as for run")
     diagnose.add_argument("--study", metavar="NAME", help="the study to diagnose (with --storage)")
     diagnose.add_argument("--trial", type=int, metavar="N", help="one trial's number")
@@ -226,12 +230,18 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
     from search.study import Hooks
 
     def trial_ended(trial, record):
+        others = [t for t in trial.study.get_trials(deepcopy=False) if t.number != trial.number]
         epoch, pruned = record.pruned_epoch, None
         if epoch is not None and record.objective is not None:  # beside the others at that epoch
-            peers = tuple(t.intermediate_values[epoch] for t in trial.study.get_trials(
-                deepcopy=False) if t.number != trial.number and epoch in t.intermediate_values)
+            peers = tuple(t.intermediate_values[epoch] for t in others
+                          if epoch in t.intermediate_values)
             pruned = Pruned(epoch, record.objective, record.direction != "minimize", peers)
-        context = RunContext.of(record, pruned, config.raw)
+        # what the study's other trials fitted, from the ends their records published
+        reached = [max(ends) for t in others for ends in [[
+            t.user_attrs[key] for key in ("final_train_accuracy", "final_val_accuracy")
+            if isinstance(t.user_attrs.get(key), (int, float))]] if ends]
+        context = dataclasses.replace(RunContext.of(record, pruned, config.raw),
+                                      reached=max(reached) if reached else None)
         record = dataclasses.replace(record, diagnosis=diagnose(record.history, context))
         publish_trial(trial, record, config.artifact_dir)
         return record
@@ -249,12 +259,16 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.log is not None:
         if args.storage or args.study or args.trial is not None:
             raise UsageError("give either a LOG or --storage with --study, not both")
-        return command.run_log(args.log, args.predictions, args.json, args.report)
+        return command.run_log(args.log, args.predictions, args.json, args.report,
+                               study_file=args.study_file)
     if not (args.storage and args.study):
         raise UsageError("give a LOG file or folder, or --storage URL --study NAME")
     if args.predictions is not None:
         raise UsageError("--predictions goes with a LOG; a plateau trial stores its per-class "
                          "results itself")
+    if args.study_file is not None:
+        raise UsageError("--study-file goes with a LOG; a plateau study stores its study file "
+                         "itself")
     if args.update_dashboard and args.trial is not None:
         raise UsageError("--update-dashboard writes the whole study's notes and figures; leave out "
                          "--trial")

@@ -34,8 +34,8 @@ GL_STOPPED = 5.0
 LOSS_RATIO = 20.0
 # ...but a loss ratio alone is no overfitting: a sound run's training loss can approach zero while its
 # validation accuracy stays within a few points of training accuracy. The ratio counts only where the
-# accuracies agree (a gap of at least half ACCURACY_GAP) or, with no accuracy logged, where the
-# validation loss has risen past Prechelt's GL_5 (GL_STOPPED).
+# accuracies agree (a gap of at least half ACCURACY_GAP) or where the validation loss has risen past
+# Prechelt's GL_5 (GL_STOPPED): confident mistakes growing while the training loss vanishes.
 LOSS_RATIO_SUPPORTING_GAP = ACCURACY_GAP / 2
 # Or: a validation loss 50% above its minimum while the training loss kept halving is memorisation
 # even when neither gap is wide yet (confident mistakes grow before wrong answers do).
@@ -53,6 +53,11 @@ STALL_MIN_EPOCHS = 3
 # on the training batches with dropout on (as Keras and Lightning log it), so it can sit below what
 # the model does in eval mode. Underfit needs the better of the two below this.
 UNDERFIT_ACCURACY = 0.90
+# No cliff at the line: a run within 3 points below it is borderline (confidence under 0.5). Inside a
+# study, a borderline run is judged against the study's other trials as well: underfit only if one
+# of them ended above the line (the task can be fitted, this configuration did not), and not
+# underfit if none did (it is where every configuration of the study ends).
+UNDERFIT_MARGIN = 0.03
 # Without accuracy: a training loss that kept more than 70% of its first-epoch value has not been
 # fitted (a sound run loses most of its loss within the first few epochs).
 UNDERFIT_LOSS_KEPT = 0.70

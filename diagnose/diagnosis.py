@@ -18,6 +18,7 @@ from diagnose.pruned import KEPT_WHEN_PRUNED, NOTES_DROPPED_WHEN_PRUNED, Pruned
 from diagnose.rules import RULES, NotJudged
 from search.record.diagnosis import LABELS, Diagnosis, Finding, Fix
 from search.record.history import History
+from search.record.measures import end_value, shown
 from search.record.trial import PLATEAU_STOP, TrialRecord
 
 def _majority_fitted(imbalanced: Finding) -> bool:
@@ -59,13 +60,42 @@ class RunContext:
     pruned: Pruned | None = None  # the pruner stopped it (diagnose.pruned)
     study: Mapping[str, Any] | None = None  # its study file's content: fixes change only what is not so
     hparams: Mapping[str, Any] | None = None  # the trial's: ranges move away from where it was
+    reached: float | None = None  # the best accuracy the study's other trials ended at (fitted())
 
     @classmethod
     def of(cls, record: TrialRecord, pruned: Pruned | None = None,
-           study: Mapping[str, Any] | None = None) -> RunContext:
+           study: Mapping[str, Any] | None = None,
+           others: Iterable[TrialRecord] = ()) -> RunContext:
+        reached = [value for other in others if other.number != record.number
+                   for value in [fitted(other.history)] if value is not None]
         return cls(record.objective, record.direction != "minimize",
                    (record.stop_reason or "").startswith(PLATEAU_STOP), pruned, study,
-                   record.hparams)
+                   record.hparams, max(reached) if reached else None)
+
+
+def fitted(history: History) -> float | None:
+    """The better of where the training and validation accuracy curves end (what underfit judges);
+    None without either."""
+    ends = [end_value(history.column(column)) for column in ("train_accuracy", "val_accuracy")]
+    ends = [end for end in ends if np.isfinite(end)]
+    return max(ends) if ends else None
+
+
+def _against_study(fired: dict[str, Finding], reached: float | None) -> dict[str, Finding]:
+    """An underfit finding judged also against the study's other trials (``UNDERFIT_MARGIN``): a
+    borderline one is dropped when no other trial ended above the line; the others are told what
+    the study reached."""
+    finding = fired.get("underfit")
+    if finding is None or reached is None or "borderline" not in finding.evidence:
+        return fired
+    if finding.evidence["borderline"] and reached < UNDERFIT_ACCURACY:
+        return {name: f for name, f in fired.items() if name != "underfit"}
+    told = (f"; another trial of this study ended at {reached:.4g}" if reached >= UNDERFIT_ACCURACY
+            else f"; no trial of this study ended above {reached:.4g} either: the data or the "
+                 f"task may be the limit")
+    return {**fired, "underfit": dataclasses.replace(
+        finding, summary=finding.summary + told,
+        evidence={**finding.evidence, "study_best_accuracy": shown(reached)})}
 
 
 def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
@@ -78,7 +108,8 @@ def diagnose(history: History, context: RunContext = RunContext()) -> Diagnosis:
         results = {name: r if name in KEPT_WHEN_PRUNED else NotJudged(
             f"the pruner stopped the trial at epoch {pruned.epoch}: a run cut short is not judged "
             f"{name}") for name, r in results.items()}
-    fired = _settled({name: r for name, r in results.items() if isinstance(r, Finding)})
+    fired = _settled(_against_study({name: r for name, r in results.items()
+                                     if isinstance(r, Finding)}, context.reached))
     not_judged = {name: r.reason for name, r in results.items() if isinstance(r, NotJudged)}
 
     findings = tuple(_with_fixes(fired[label], curves, context) for label in LABELS
@@ -108,7 +139,8 @@ def diagnosed(records: Iterable[TrialRecord],
     records = list(records)
     return [record if record.diagnosis is not None
             else dataclasses.replace(record, diagnosis=diagnose(
-                record.history, RunContext.of(record, Pruned.among(record, records), study)))
+                record.history, RunContext.of(record, Pruned.among(record, records), study,
+                                              records)))
             for record in records]
 
 

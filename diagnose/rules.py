@@ -36,6 +36,15 @@ def _confidence(measured: float, threshold: float, span: float) -> float:
     return float(np.clip(0.5 + 0.5 * (measured - threshold) / span, 0.5, 1.0))
 
 
+def _banded(measured: float, line: float, margin: float, span: float) -> float:
+    """The confidence of a "below the line" finding with a margin band: from 0.25 at the line to 0.5
+    at ``margin`` below it (borderline), then rising to 1 at ``span`` further below."""
+    depth = line - measured
+    if depth < margin:
+        return 0.25 + 0.25 * max(depth, 0.0) / margin
+    return _confidence(-measured, -(line - margin), span)
+
+
 def _too_short(curves: Curves) -> NotJudged | None:
     if curves.n < c.MIN_EPOCHS:
         return NotJudged(f"the history is too short: {curves.n} epoch(s), the curves need at "
@@ -130,9 +139,9 @@ def overfit(curves: Curves) -> Result:
                           and _stalled(optimum, n) and not gap < 0)
     evidence["validation_stopped_improving"] = bool(stalled)
     wide_gap = bool(np.isfinite(gap) and gap >= c.ACCURACY_GAP)
-    # The loss ratio counts where the accuracies (or, without them, a rising validation loss) agree
-    loss_agrees = (gap >= c.LOSS_RATIO_SUPPORTING_GAP if np.isfinite(gap)
-                   else evidence.get("generalization_loss", 0.0) > c.GL_STOPPED)
+    # The loss ratio counts where the accuracies or a rising validation loss agree
+    loss_agrees = (bool(np.isfinite(gap) and gap >= c.LOSS_RATIO_SUPPORTING_GAP)
+                   or evidence.get("generalization_loss", 0.0) > c.GL_STOPPED)
     loss_gap = bool(evidence.get("val_over_train_loss", 0.0) >= c.LOSS_RATIO and loss_agrees)
     if "val_over_train_loss" in evidence:
         evidence["loss_ratio_supporting_gap"] = c.LOSS_RATIO_SUPPORTING_GAP
@@ -152,11 +161,14 @@ def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
                 f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
                 f"validation stopped improving", _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP))
     if loss_gap:
-        ratio = evidence["val_over_train_loss"]
+        ratio, gl = evidence["val_over_train_loss"], evidence["generalization_loss"]
+        confidence = _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
+        if not gap >= c.LOSS_RATIO_SUPPORTING_GAP:  # carried by the rising validation loss alone
+            confidence = min(confidence, _confidence(gl, c.GL_STOPPED, c.GL_MEMORISING))
         return (f"validation loss ends {ratio:.3g}x the training loss "
-                f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and validation "
-                f"stopped improving after epoch {evidence['val_loss_optimum_epoch']}",
-                _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0))
+                f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and "
+                f"{gl:.0f}% above its minimum at epoch {evidence['val_loss_optimum_epoch']}",
+                confidence)
     return (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
             f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
             f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there",
@@ -179,11 +191,15 @@ def underfit(curves: Curves) -> Result:
                     "accuracy_gap": shown(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
         if not (best < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
             return None
+        borderline = bool(best >= c.UNDERFIT_ACCURACY - c.UNDERFIT_MARGIN)
+        evidence.update(best_accuracy_end=shown(best), borderline=borderline,
+                        underfit_margin=c.UNDERFIT_MARGIN)
         val_text = f", validation {val_acc:.4g}" if np.isfinite(val_acc) else ""
-        return Finding("underfit", _confidence(-best, -c.UNDERFIT_ACCURACY, 0.3),
+        near = f" (borderline: within {c.UNDERFIT_MARGIN:g} of it)" if borderline else ""
+        return Finding("underfit", _banded(best, c.UNDERFIT_ACCURACY, c.UNDERFIT_MARGIN, 0.3),
                        f"training accuracy ends at {train_acc:.4g}{val_text} (both below "
-                       f"{c.UNDERFIT_ACCURACY:g}): the model does not fit even the training data",
-                       evidence, epochs=(curves.epoch_at(curves.n - 1),))
+                       f"{c.UNDERFIT_ACCURACY:g}{near}): the model does not fit even the training "
+                       f"data", evidence, epochs=(curves.epoch_at(curves.n - 1),))
     loss = curves.raw("train_loss")
     first = loss[np.isfinite(loss)][:1]
     if not (first.size and first[0] > 0):  # all NaN/inf (diverged says so), or a loss <= 0

@@ -78,16 +78,19 @@ WORDINGS: Mapping[str, Mapping[str, str]] = {"keras": KERAS, "keras_legacy": KER
                                              "lightning": LIGHTNING}
 
 
-def worded(diagnosis: Diagnosis, log_format: str | None) -> Diagnosis:
-    """``diagnosis`` with each fix in the words of ``log_format``'s framework, where it has them."""
+def worded(diagnosis: Diagnosis, log_format: str | None, keep_changes: bool = False) -> Diagnosis:
+    """``diagnosis`` with each fix in the words of ``log_format``'s framework, where it has them.
+    Their study-file changes are dropped (plateau's dotted keys mean nothing to that framework's
+    user), unless ``keep_changes`` (a study file was given to apply them to)."""
     words = WORDINGS.get(log_format or "")
     if words is None:
         return diagnosis
 
     def reworded(finding: Finding) -> Finding:
         return dataclasses.replace(finding, fixes=tuple(
-            dataclasses.replace(fix, changes=(), advice=words[fix.name]) if fix.name in words
-            else fix for fix in finding.fixes))
+            dataclasses.replace(fix, changes=fix.changes if keep_changes else (),
+                                advice=words[fix.name])
+            if fix.name in words and not fix.explored else fix for fix in finding.fixes))
 
     return dataclasses.replace(diagnosis, findings=tuple(map(reworded, diagnosis.findings)),
                                notes=tuple(map(reworded, diagnosis.notes)))

@@ -25,11 +25,10 @@ from search.models import MODELS, model_entry
 from search.overrides import OVERRIDES
 from search.record.errors import ConfigError
 from search.record.history import OBJECTIVE_DIRECTIONS
-from search.record.storage import StorageUrl
+from search.record.storage import DEFAULT_STORAGE, StorageUrl
 from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
 from search.space import SearchSpace, parse_space, possible_values
 
-DEFAULT_STORAGE = "sqlite:///plateau.db"
 DEFAULT_PARALLEL_STORAGE = "plateau.journal"  # JournalFileBackend: safe for several processes
 MAX_STUDY_NAME = 512  # Optuna's RDB storages keep study names in a VARCHAR(512)
 DEFAULT_N_TRIALS = 10

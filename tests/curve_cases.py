@@ -86,6 +86,13 @@ OVERFIT = {
         dict(train_loss=falling(1.0, 0.002, 20), val_loss=falling(1.0, 0.2, 8) + rising(0.2, 0.208, 12),
              train_accuracy=rising(0.7, 0.995, 20), val_accuracy=rising(0.7, 0.97, 8) + [0.965] * 12),
         "holds not"),
+    # The bench's breast-cancer run on 28 examples: the accuracies agree (1.0 vs 0.957) but the
+    # validation loss rose 21% above its minimum while the training loss vanished.
+    "loss ratio 10000x, accuracies 4 points apart, validation loss risen 20%": (
+        dict(train_loss=falling(0.6, 1e-5, 30), val_loss=falling(0.27, 0.125, 6) + rising(0.125, 0.155, 24),
+             train_accuracy=rising(0.55, 1.0, 6) + [1.0] * 24,
+             val_accuracy=rising(0.93, 0.957, 6) + [0.957] * 24),
+        "fires"),
     "loss ratio 70x, no accuracies, validation loss risen 50%": (
         dict(train_loss=falling(1.0, 0.001, 16), val_loss=falling(1.0, 0.2, 8) + rising(0.2, 0.3, 8)),
         "fires"),

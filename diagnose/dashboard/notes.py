@@ -85,14 +85,32 @@ def study_advice(name: str, records: Sequence[TrialRecord], best: TrialRecord | 
     lines += ["## What to try next", ""]
     lines += [markdown.fix_line(line) for line in fix_lines(fixes)]
     if config is not None:
-        edited = apply_changes(config, [change for fix in fixes for change in fix.changes])
-        edited.setdefault("study", {})["name"] = f"{name}-next"
-        text = yaml.safe_dump(edited, sort_keys=False, width=CODE_WIDTH - 8).rstrip()
-        lines += ["", "The study file with these changes (save it as `next.yaml`):", "",
-                  "```yaml", text, "```", "", "and run it:", "",
-                  *command_block(["python", "run_study.py", "run", "next.yaml", "--storage",
-                                  storage.url])]
+        lines += ["", *next_study(name, fixes, config, storage)]
     return lines
+
+
+def next_study_file(name: str, fixes: Sequence[Fix],
+                    config: Mapping[str, Any]) -> dict[str, Any]:
+    """The study file ``config`` with the changes of ``fixes``, renamed ``<name>-next``."""
+    edited = apply_changes(config, [change for fix in fixes for change in fix.changes])
+    study = edited.pop("study", None)
+    return {"study": {**(study if isinstance(study, dict) else {}), "name": f"{name}-next"},
+            **edited}
+
+
+def run_command(storage: StorageUrl) -> list[str]:
+    """The command that runs the next study file, saved as next.yaml, into ``storage``."""
+    return ["python", "run_study.py", "run", "next.yaml", "--storage", storage.url]
+
+
+def next_study(name: str, fixes: Sequence[Fix], config: Mapping[str, Any],
+               storage: StorageUrl) -> list[str]:
+    """The next study file (``next_study_file``) and the command that runs it, as markdown code
+    blocks."""
+    text = yaml.safe_dump(next_study_file(name, fixes, config), sort_keys=False,
+                          width=CODE_WIDTH - 8).rstrip()
+    return ["The study file with these changes (save it as `next.yaml`):", "", "```yaml", text,
+            "```", "", "and run it:", "", *command_block(run_command(storage))]
 
 
 def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | None, metric: str,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from search.heartbeat import Heartbeat
 
 SQLITE_PREFIX = "sqlite:///"
+DEFAULT_STORAGE = "sqlite:///plateau.db"  # a study file's study.storage when it names none
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 SQLITE_HEADER = b"SQLite format 3\x00"
 SERVER_ARTIFACT_DIR = Path("plateau-artifacts")  # a server storage has no file to sit beside

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import optuna
 import pytest
 
 import run_study
 from curve_cases import HEALTHY, NAN, OVERFIT, UNDERFIT, falling, history, per_class, rising
 from diagnose import diagnosis as diagnosis_module
-from diagnose.diagnosis import diagnose
+from diagnose.diagnosis import RunContext, diagnose
 from diagnose.fixes import FIXES, apply_changes
 from diagnose.rules import RULES
 from search.record.diagnosis import Diagnosis
@@ -221,3 +222,50 @@ def test_no_stored_fix_of_a_real_study_proposes_what_the_study_already_has(write
     for fix in fixes:
         for change in fix.changes:
             assert apply_changes(stored, (change,)) != apply_changes(stored, ()), (fix.name, change)
+
+
+def _plateaued_at(accuracy: float) -> dict:
+    """A run that plateaued with training and validation accuracy both ending at ``accuracy``."""
+    return dict(train_loss=falling(1.5, 0.4, 6) + [0.4] * 6, val_loss=falling(1.4, 0.42, 6) + [0.42] * 6,
+                train_accuracy=rising(0.5, accuracy, 6) + [accuracy] * 6,
+                val_accuracy=rising(0.5, accuracy - 0.005, 6) + [accuracy - 0.005] * 6)
+
+
+@pytest.mark.parametrize("accuracy, reached, labels, confidence, words", [
+    (0.885, None, ("underfit",), (0.25, 0.5), "borderline: within 0.03 of it"),
+    (0.885, 0.97, ("underfit",), (0.25, 0.5), "another trial of this study ended at 0.97"),
+    (0.885, 0.89, ("healthy",), None, None),  # where every configuration of the study ends
+    (0.60, None, ("underfit",), (0.5, 1.0), "(both below 0.9)"),
+    (0.60, 0.65, ("underfit",), (0.5, 1.0), "no trial of this study ended above 0.65 either"),
+    (0.60, 0.97, ("underfit",), (0.5, 1.0), "another trial of this study ended at 0.97"),
+    (0.8996, None, ("underfit",), (0.25, 0.27), "borderline"),  # just under the line: barely
+    (0.91, None, ("healthy",), None, None),
+], ids=["borderline alone", "borderline, others fitted", "borderline, nobody fitted",
+        "far below alone", "far below, nobody fitted", "far below, others fitted",
+        "a hair under the line", "above the line"])
+def test_underfit_has_a_margin_band_and_is_judged_against_the_study(accuracy, reached, labels,
+                                                                    confidence, words):
+    d = diagnose(history(**_plateaued_at(accuracy)), RunContext(reached=reached))
+    assert d.labels == labels
+    if confidence is not None:
+        (finding,) = d.findings
+        assert confidence[0] <= finding.confidence <= confidence[1]
+        assert words in finding.summary
+        assert finding.evidence["borderline"] == (accuracy >= 0.87)
+        if reached is not None:
+            assert finding.evidence["study_best_accuracy"] == reached
+
+
+def test_the_confidence_of_underfit_rises_without_a_step_across_the_band():
+    confidences = [diagnose(history(**_plateaued_at(a))).findings[0].confidence
+                   for a in np.arange(0.895, 0.55, -0.005)]
+    assert confidences == sorted(confidences)
+    assert max(np.diff(confidences)) < 0.06  # no cliff where the band ends
+
+
+def test_a_stored_study_judges_a_borderline_trial_against_its_other_trials():
+    low, high = history(**_plateaued_at(0.885)), history(**_plateaued_at(0.97))
+    records = [TrialRecord(0, "COMPLETE", 0.88, {}, low), TrialRecord(1, "COMPLETE", 0.97, {}, high)]
+    assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("underfit",)
+    records[1] = TrialRecord(1, "COMPLETE", 0.88, {}, low)  # nobody did better
+    assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("healthy",)

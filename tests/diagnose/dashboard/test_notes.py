@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from curve_cases import HEALTHY, OVERFIT, UNDERFIT, history, per_class
-from diagnose.dashboard.notes import MAX_FIXES, next_fixes, study_note, trial_note
+from diagnose.dashboard.notes import CODE_WIDTH, MAX_FIXES, next_fixes, study_note, trial_note
 from diagnose.diagnosis import diagnose
 from diagnose.fixes import FIXES
 from search.config import load_study_config
@@ -270,3 +270,18 @@ def test_a_study_without_a_completed_trial_says_so():
     assert note.rstrip().endswith("No trial has completed yet.")
     assert "2 trials: 1 pruned, 1 fail." in note
     assert "Best trial" not in note and "```" not in note
+
+
+def test_code_in_a_study_note_keeps_to_the_width_the_dashboard_shows_without_cutting():
+    """optuna-dashboard cuts code blocks off at the right of the note: the study file and the
+    command that runs it (a long storage path included) keep to CODE_WIDTH columns, and the
+    command still reads as one command."""
+    long = StorageUrl.parse("sqlite:///" + "/long-folder-name" * 3 + "/plateau.db")
+    best = _run(3, "COMPLETE", 0.42, "overfit")
+    note = study_note("tiny", [best], best, "val_macro_f1", TINY_STUDY, long)
+    blocks = re.findall(r"^```\w*\n(.*?)\n```$", note, re.S | re.M)
+    assert len(blocks) == 2
+    assert all(len(line) <= CODE_WIDTH for block in blocks for line in block.splitlines())
+    assert blocks[1].replace(" \\\n  ", " ") == f"python run_study.py run next.yaml --storage {long.url}"
+    for fix_line in (line for line in note.splitlines() if re.match(r"^\d+\. \*\*", line)):
+        assert all(len(span) <= CODE_WIDTH for span in re.findall(r"`([^`]*)`", fix_line))
