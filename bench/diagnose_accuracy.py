@@ -10,7 +10,13 @@ every log back exactly as a user would (``run_study.py diagnose LOG [--predictio
 the labels with the injected fault, and prints per-label precision and recall, then, last, the rate
 of runs whose label set is exactly right.
 
-    python bench/diagnose_accuracy.py [--runs bench/runs] [--regenerate]
+Three sets: the main one (``bench/runs``, which the rules were developed on), the holdout
+(``bench/runs_holdout``, built differently) and plateau's own runs (``bench/runs_plateau``, by
+``bench/plateau_runs.py``: other models and a study storage, read back as ``run_study.py diagnose
+--storage URL --study NAME`` reads them, the diagnosis stored with each trial).
+
+    python bench/diagnose_accuracy.py [--runs bench/runs | bench/runs_holdout | bench/runs_plateau]
+                                      [--regenerate]
 """
 
 from __future__ import annotations
@@ -24,9 +30,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from types import SimpleNamespace  # noqa: E402
+
 from diagnose.command import diagnose_log  # noqa: E402
-from search.record.diagnosis import LABELS  # noqa: E402
+from diagnose.diagnosis import diagnosed  # noqa: E402
+from diagnose.loaders.storage import load_study  # noqa: E402
+from search.record.diagnosis import LABELS, Diagnosis  # noqa: E402
+from search.record.storage import StorageUrl  # noqa: E402
 from fault_runs import generate  # noqa: E402
+import plateau_runs  # noqa: E402
+
+
+def _plateau_set(folder: Path, regenerate: bool) -> list[tuple[SimpleNamespace, Diagnosis]]:
+    """plateau's runs, each its study's one trial with the diagnosis stored as it ended."""
+    pairs = []
+    for entry in plateau_runs.generate(folder, regenerate=regenerate):
+        stored = load_study(StorageUrl.parse(entry["storage"]), entry["study"])
+        (record,) = diagnosed(stored.records, stored.study.user_attrs.get("config"))
+        run = SimpleNamespace(id=entry["id"], expected=tuple(entry["expected"]),
+                              dataset=entry["dataset"], log_format=f"plateau/{entry['model']}")
+        pairs.append((run, record.diagnosis))
+    return pairs
+
+
+def _log_set(folder: Path, regenerate: bool) -> list[tuple[object, Diagnosis]]:
+    """The Keras and Lightning logs, each diagnosed as ``diagnose LOG [--predictions CSV]``."""
+    return [(run, diagnose_log(Path(run.log_path), Path(run.predictions_path)
+                               if run.predictions_path else None)[1])
+            for run in generate(folder, regenerate=regenerate)]
 
 
 def main() -> None:
@@ -36,14 +67,11 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true", help="train every run again")
     args = parser.parse_args()
 
-    runs = generate(args.runs, regenerate=args.regenerate)
-    rows, seconds = [], []
-    for run in runs:
-        started = time.perf_counter()
-        _, diagnosis = diagnose_log(Path(run.log_path),
-                                    Path(run.predictions_path) if run.predictions_path else None)
-        seconds.append(time.perf_counter() - started)
-        rows.append((run, set(run.expected), set(diagnosis.labels)))
+    started = time.perf_counter()
+    plateau = args.runs.name == "runs_plateau"
+    pairs = (_plateau_set if plateau else _log_set)(args.runs, args.regenerate)
+    seconds = (time.perf_counter() - started) / max(len(pairs), 1)
+    rows = [(run, set(run.expected), set(diagnosis.labels)) for run, diagnosis in pairs]
 
     print(f"{'run':<44} {'expected':<12} {'diagnosed':<24} ok")
     for run, expected, got in rows:
@@ -60,8 +88,8 @@ def main() -> None:
         precision = tp / (tp + fp) if tp + fp else float("nan")
         recall = tp / (tp + fn) if tp + fn else float("nan")
         print(f"{label:<12} {precision:>9.3f} {recall:>7.3f} {tp + fn:>5}")
-    print(f"diagnosis time per log: mean {1000 * sum(seconds) / len(seconds):.1f} ms, "
-          f"max {1000 * max(seconds):.1f} ms (in-process, after imports)")
+    print(f"reading and diagnosing: {1000 * seconds:.1f} ms a run (in-process, after imports; "
+          f"{'the storage read included' if plateau else 'the log read included'})")
     exact = sum(got == exp for _, exp, got in rows)
     print(f"exact match of label sets: {exact / len(rows):.3f} ({exact}/{len(rows)})")
 

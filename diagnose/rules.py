@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
+from diagnose.confidence import banded, confidence
 from diagnose.curves import Curves, blown_up, generalization_loss
 from search.record.diagnosis import Finding
 from search.record.measures import best_index, shown
@@ -24,25 +25,6 @@ class NotJudged:
 
 
 Result = Finding | NotJudged | None
-
-
-def _confidence(measured: float, threshold: float, span: float) -> float:
-    """0.5 at the threshold, rising linearly to 1 at threshold + span (span signed for "below").
-
-    Never NaN: the rules fire only on measurements they could make, and a NaN that got through
-    anyway says nothing about how far past the threshold the run is, so it counts as at it."""
-    if np.isnan(measured):
-        return 0.5
-    return float(np.clip(0.5 + 0.5 * (measured - threshold) / span, 0.5, 1.0))
-
-
-def _banded(measured: float, line: float, margin: float, span: float) -> float:
-    """The confidence of a "below the line" finding with a margin band: from 0.25 at the line to 0.5
-    at ``margin`` below it (borderline), then rising to 1 at ``span`` further below."""
-    depth = line - measured
-    if depth < margin:
-        return 0.25 + 0.25 * max(depth, 0.0) / margin
-    return _confidence(-measured, -(line - margin), span)
 
 
 def _too_short(curves: Curves) -> NotJudged | None:
@@ -91,7 +73,7 @@ def diverged(curves: Curves) -> Result:
     if recovered:
         return None  # a spike, reported as a note
     return Finding(
-        "diverged", _confidence(np.log10(loss[peak] / c.BLOWUP_LOSS), 0.0, 1.0),
+        "diverged", confidence(np.log10(loss[peak] / c.BLOWUP_LOSS), 0.0, 1.0),
         f"the loss blew up to {loss[peak]:.4g} at epoch {curves.epoch_at(peak)} (first epoch "
         f"{first_loss:.4g}) and {ending}",
         {"peak_loss": float(loss[peak]), "peak_epoch": curves.epoch_at(peak),
@@ -148,8 +130,8 @@ def overfit(curves: Curves) -> Result:
     if not (((wide_gap or loss_gap) and stalled) or memorising):
         return None
     marks = tuple(sorted({curves.epoch_at(i) for i in (optimum, n - 1) if i is not None}))
-    summary, confidence = _overfit_summary(curves, gap, evidence, wide_gap, loss_gap)
-    return Finding("overfit", confidence, summary, evidence, epochs=marks)
+    summary, sure = _overfit_summary(curves, gap, evidence, wide_gap, loss_gap)
+    return Finding("overfit", sure, summary, evidence, epochs=marks)
 
 
 def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
@@ -159,20 +141,20 @@ def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
     if wide_gap:
         return (f"training accuracy ends {gap:.3f} above validation accuracy "
                 f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
-                f"validation stopped improving", _confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP))
+                f"validation stopped improving", confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP))
     if loss_gap:
         ratio, gl = evidence["val_over_train_loss"], evidence["generalization_loss"]
-        confidence = _confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
+        sure = confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
         if not gap >= c.LOSS_RATIO_SUPPORTING_GAP:  # carried by the rising validation loss alone
-            confidence = min(confidence, _confidence(gl, c.GL_STOPPED, c.GL_MEMORISING))
+            sure = min(sure, confidence(gl, c.GL_STOPPED, c.GL_MEMORISING))
         return (f"validation loss ends {ratio:.3g}x the training loss "
                 f"({curves.end('val_loss'):.3g} vs {curves.end('train_loss'):.3g}) and "
                 f"{gl:.0f}% above its minimum at epoch {evidence['val_loss_optimum_epoch']}",
-                confidence)
+                sure)
     return (f"validation loss ends {evidence['generalization_loss']:.0f}% above its minimum "
             f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
             f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there",
-            _confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING))
+            confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING))
 
 
 def underfit(curves: Curves) -> Result:
@@ -196,7 +178,7 @@ def underfit(curves: Curves) -> Result:
                         underfit_margin=c.UNDERFIT_MARGIN)
         val_text = f", validation {val_acc:.4g}" if np.isfinite(val_acc) else ""
         near = f" (borderline: within {c.UNDERFIT_MARGIN:g} of it)" if borderline else ""
-        return Finding("underfit", _banded(best, c.UNDERFIT_ACCURACY, c.UNDERFIT_MARGIN, 0.3),
+        return Finding("underfit", banded(best, c.UNDERFIT_ACCURACY, c.UNDERFIT_MARGIN, 0.3),
                        f"training accuracy ends at {train_acc:.4g}{val_text} (both below "
                        f"{c.UNDERFIT_ACCURACY:g}{near}): the model does not fit even the training "
                        f"data", evidence, epochs=(curves.epoch_at(curves.n - 1),))
@@ -210,7 +192,7 @@ def underfit(curves: Curves) -> Result:
                 "underfit_loss_kept_threshold": c.UNDERFIT_LOSS_KEPT}
     if not kept > c.UNDERFIT_LOSS_KEPT:
         return None
-    return Finding("underfit", _confidence(kept, c.UNDERFIT_LOSS_KEPT, 0.3),
+    return Finding("underfit", confidence(kept, c.UNDERFIT_LOSS_KEPT, 0.3),
                    f"training loss ends at {kept:.2f}x its first-epoch value: it was hardly fitted",
                    evidence, epochs=(curves.epoch_at(curves.n - 1),))
 
@@ -255,10 +237,10 @@ def imbalanced(curves: Curves) -> Result:
     minority_hurts = minority_recall < c.MINORITY_RECALL_RATIO * majority_recall
     if not (gap_hurts or minority_hurts):
         return None
-    confidence = max(_confidence(accuracy - balanced, c.BALANCED_ACCURACY_GAP, 0.2),
-                     _confidence(-minority_recall / max(majority_recall, 1e-9),
-                                 -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.5)
-    return Finding("imbalanced", confidence,
+    sure = max(confidence(accuracy - balanced, c.BALANCED_ACCURACY_GAP, 0.2),
+               confidence(-minority_recall / max(majority_recall, 1e-9),
+                          -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.5)
+    return Finding("imbalanced", sure,
                    f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
                    f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
@@ -279,7 +261,7 @@ def collapsed(curves: Curves) -> Finding | None:
             and np.all(accuracy >= 0.5)):
         return None
     share = float(np.median(accuracy))
-    return Finding("imbalanced", _confidence(share, 0.5, 0.4),
+    return Finding("imbalanced", confidence(share, 0.5, 0.4),
                    f"the model predicts the majority class only: validation precision and recall "
                    f"of the positive class are {float(precision[-1]):.2f} and "
                    f"{float(recall[-1]):.2f} over the last {c.MIN_EPOCHS} epochs, and validation "

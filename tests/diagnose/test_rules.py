@@ -11,7 +11,7 @@ from curve_cases import (DIVERGED, HEALTHY, IMBALANCED, INF, NAN, OVERFIT, UNDER
 from diagnose.curves import Curves
 from diagnose.diagnosis import diagnose
 from search.record.diagnosis import Finding
-from diagnose.rules import NotJudged, _confidence, diverged, imbalanced, overfit, underfit
+from diagnose.rules import NotJudged, diverged, imbalanced, overfit, underfit
 from search.record.history import History
 
 def outcome(rule, h: History) -> str:
@@ -116,9 +116,3 @@ def test_no_diagnosis_of_any_curve_case_has_a_nan_confidence():
     confidences = [f.confidence for h in _every_curve_case() for f in diagnose(h).findings]
     assert len(confidences) > 10
     assert all(isinstance(c, float) and not math.isnan(c) and 0.5 <= c <= 1 for c in confidences)
-
-
-@pytest.mark.parametrize("measured, expected", [(NAN, 0.5), (INF, 1.0), (-INF, 0.5), (0.1, 0.5),
-                                                (0.15, 0.75), (0.3, 1.0)])
-def test_confidence_is_half_at_the_threshold_and_never_nan(measured, expected):
-    assert _confidence(measured, 0.1, 0.1) == pytest.approx(expected)
