@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,10 @@ EXTERNAL = REPO / "tests" / "fixtures" / "external" / "deepdiagnosis"
 
 
 def diagnose(*args, capsys) -> tuple[int, str, str]:
-    code = run_study.main(["diagnose", *map(str, args)])
+    try:
+        code = run_study.main(["diagnose", *map(str, args)])
+    except SystemExit as exc:  # options that do not go together: argparse's exit, one line
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -167,7 +171,21 @@ def bad_inputs(tmp: Path, study_db: str) -> dict[str, tuple[list, str]]:
                               "neg.csv: line 3, column 'accuracy': an accuracy must be in [0, 1]"),
         "accuracy above 100 percent": ([_log(tmp, "over.csv", "val_acc", 150)],
                                        "over.csv: line 3, column 'val_acc'"),
+        "missing study file": ([log, "--study-file", tmp / "none.yaml"],
+                               "none.yaml: study file not found"),
+        "a study file without a space": ([log, "--study-file", _yaml(tmp, "data: {kind: digits}")],
+                                         "--study-file must be a study file, a YAML mapping with "
+                                         "a 'space' section (such as studies/demo.yaml). Got keys "
+                                         "data instead."),
+        "a study file with a study": (["--storage", study_db, "--study", "digits", "--study-file",
+                                       REPO / "studies" / "demo.yaml"], "--study-file goes with a LOG"),
     }
+
+
+def _yaml(tmp: Path, text: str) -> Path:
+    path = tmp / "study.yaml"
+    path.write_text(text + "\n")
+    return path
 
 
 def _log(tmp: Path, name: str, column: str, bad: float) -> Path:
@@ -183,7 +201,8 @@ def _log(tmp: Path, name: str, column: str, bad: float) -> Path:
                                   "unknown study", "unknown trial", "missing storage file",
                                   "report into a missing folder", "report that is a folder",
                                   "study report under a file", "negative accuracy",
-                                  "accuracy above 100 percent"])
+                                  "accuracy above 100 percent", "missing study file",
+                                  "a study file without a space", "a study file with a study"])
 def test_bad_input_is_one_line_and_exit_2(case, tmp_path, study_db, capsys):
     args, named = bad_inputs(tmp_path, study_db)[case]
     stored = Path(study_db.removeprefix("sqlite:///")).parent
@@ -257,13 +276,49 @@ def test_an_unwritable_report_is_one_line_before_any_work(source, case, tmp_path
     assert snapshot(tmp_path) == before
 
 
-def test_diagnose_never_imports_torch_or_scikit_learn():
+@pytest.mark.parametrize("extra", [[], ["--study-file", "studies/demo.yaml"]],
+                         ids=["a log", "a log and a study file"])
+def test_diagnose_never_imports_torch_or_scikit_learn(extra):
     import subprocess
     import sys
 
-    code = ("import sys, run_study; run_study.main(['diagnose', sys.argv[1]]); "
-            "print(sorted(m for m in ('torch', 'sklearn', 'pandas') if m in sys.modules))")
+    code = ("import sys, run_study; run_study.main(['diagnose', *sys.argv[1:]]); "
+            "print(sorted(m for m in ('torch', 'sklearn', 'pandas', 'optuna') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code,
-                             str(EXTERNAL / "mnist_double_random_99fe3625.csv")],
+                             str(EXTERNAL / "mnist_double_random_99fe3625.csv"), *extra],
                             cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_study_file_gets_the_logs_fixes_applied_and_the_command_that_runs_it(tmp_path, capsys):
+    """A Keras log that underfits, tried in the default study: the fixes keep their Keras words, the
+    ones the study already searches are said to be explored, and the edited study file validates."""
+    import yaml
+
+    from search.config import load_study_config
+
+    log = EXTERNAL / "blob_config_random_22eb8478.csv"
+    code, out, _ = diagnose(log, "--study-file", REPO / "studies" / "demo.yaml", capsys=capsys)
+    assert code == 0
+    verdict, study = out.split("\nIn the study file ")
+    assert "1. capacity: double the units and filters, and add a layer" in verdict  # Keras' words
+    assert "optimizer_and_batch_size: already searched (space.optimizer, space.batch_size)" in verdict
+    (text,) = re.findall(r"^```yaml\n(.*?)\n```$", study, re.S | re.M)
+    path = tmp_path / "next.yaml"
+    path.write_text(text + "\n")
+    config = load_study_config(path)
+    assert config.name == "demo-next"
+    demo = yaml.safe_load((REPO / "studies" / "demo.yaml").read_text())
+    assert config.raw["models"]["c3d"]["width"] == {"choices": [16, 32]}  # capacity: x2
+    assert demo["models"]["c3d"]["width"] == {"choices": [8, 16]}
+    assert study.rstrip().endswith("```sh\npython run_study.py run next.yaml --storage "
+                                   "sqlite:///plateau.db\n```")
+
+    code, out, _ = diagnose(log, "--study-file", REPO / "studies" / "demo.yaml", "--json",
+                            capsys=capsys)
+    nxt = json.loads(out)["next_study"]
+    assert nxt["command"] == "python run_study.py run next.yaml --storage sqlite:///plateau.db"
+    assert nxt["study_file"] == config.raw
+    without = json.loads(diagnose(log, "--json", capsys=capsys)[1])
+    assert "next_study" not in without and all(
+        fix["changes"] == [] for f in without["findings"] for fix in f["fixes"])
