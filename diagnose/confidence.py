@@ -24,3 +24,8 @@ def banded(measured: float, line: float, margin: float, span: float) -> float:
     if depth < margin:
         return 0.25 + 0.25 * max(depth, 0.0) / margin
     return confidence(-measured, -(line - margin), span)
+
+
+def past(measured: float, line: float, margin: float, span: float) -> float:
+    """``banded`` for an "above the line" finding (a gap that must be at least ``line``)."""
+    return banded(-measured, -line, margin, span)

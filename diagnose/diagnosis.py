@@ -82,7 +82,7 @@ def fitted(history: History) -> float | None:
 
 
 def _against_study(fired: dict[str, Finding], reached: float | None) -> dict[str, Finding]:
-    """An underfit finding judged also against the study's other trials (``UNDERFIT_MARGIN``): a
+    """An underfit finding judged also against the study's other trials (``ACCURACY_MARGIN``): a
     borderline one is dropped when no other trial ended above the line; the others are told what
     the study reached."""
     finding = fired.get("underfit")

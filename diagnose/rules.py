@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
-from diagnose.confidence import banded, confidence
+from diagnose.confidence import banded, confidence, past
 from diagnose.curves import Curves, blown_up, generalization_loss
 from search.record.diagnosis import Finding
 from search.record.measures import best_index, shown
@@ -139,9 +139,11 @@ def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
     """The sentence and confidence of an overfit finding, by the evidence that carries it: the
     accuracy gap, else the loss ratio, else memorisation."""
     if wide_gap:
+        near = _borderline(evidence, gap < c.ACCURACY_GAP + c.ACCURACY_MARGIN)
         return (f"training accuracy ends {gap:.3f} above validation accuracy "
-                f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}) and "
-                f"validation stopped improving", confidence(gap, c.ACCURACY_GAP, c.ACCURACY_GAP))
+                f"({curves.end('train_accuracy'):.3f} vs {curves.end('val_accuracy'):.3f}){near} "
+                f"and validation stopped improving",
+                past(gap, c.ACCURACY_GAP, c.ACCURACY_MARGIN, c.ACCURACY_GAP))
     if loss_gap:
         ratio, gl = evidence["val_over_train_loss"], evidence["generalization_loss"]
         sure = confidence(np.log10(ratio), np.log10(c.LOSS_RATIO), 1.0)
@@ -155,6 +157,13 @@ def _overfit_summary(curves: Curves, gap: float, evidence: dict, wide_gap: bool,
             f"(epoch {evidence['val_loss_optimum_epoch']}) while training loss fell to "
             f"{evidence['train_loss_end_over_at_optimum']:.2f}x its value there",
             confidence(evidence["generalization_loss"], c.GL_MEMORISING, c.GL_MEMORISING))
+
+
+def _borderline(evidence: dict, near: bool) -> str:
+    """Mark ``evidence`` borderline (within ``ACCURACY_MARGIN`` of its line) and say so."""
+    evidence.update(borderline=near, accuracy_margin=c.ACCURACY_MARGIN)
+    return f" (borderline: within {c.ACCURACY_MARGIN:g} of the {c.ACCURACY_GAP:g} line)" if near \
+        else ""
 
 
 def underfit(curves: Curves) -> Result:
@@ -173,12 +182,12 @@ def underfit(curves: Curves) -> Result:
                     "accuracy_gap": shown(gap), "accuracy_gap_threshold": c.ACCURACY_GAP}
         if not (best < c.UNDERFIT_ACCURACY and not gap >= c.ACCURACY_GAP):
             return None
-        borderline = bool(best >= c.UNDERFIT_ACCURACY - c.UNDERFIT_MARGIN)
+        borderline = bool(best >= c.UNDERFIT_ACCURACY - c.ACCURACY_MARGIN)
         evidence.update(best_accuracy_end=shown(best), borderline=borderline,
-                        underfit_margin=c.UNDERFIT_MARGIN)
+                        accuracy_margin=c.ACCURACY_MARGIN)
         val_text = f", validation {val_acc:.4g}" if np.isfinite(val_acc) else ""
-        near = f" (borderline: within {c.UNDERFIT_MARGIN:g} of it)" if borderline else ""
-        return Finding("underfit", banded(best, c.UNDERFIT_ACCURACY, c.UNDERFIT_MARGIN, 0.3),
+        near = f" (borderline: within {c.ACCURACY_MARGIN:g} of it)" if borderline else ""
+        return Finding("underfit", banded(best, c.UNDERFIT_ACCURACY, c.ACCURACY_MARGIN, 0.3),
                        f"training accuracy ends at {train_acc:.4g}{val_text} (both below "
                        f"{c.UNDERFIT_ACCURACY:g}{near}): the model does not fit even the training "
                        f"data", evidence, epochs=(curves.epoch_at(curves.n - 1),))
@@ -237,9 +246,10 @@ def imbalanced(curves: Curves) -> Result:
     minority_hurts = minority_recall < c.MINORITY_RECALL_RATIO * majority_recall
     if not (gap_hurts or minority_hurts):
         return None
-    sure = max(confidence(accuracy - balanced, c.BALANCED_ACCURACY_GAP, 0.2),
+    sure = max(past(accuracy - balanced, c.BALANCED_ACCURACY_GAP, c.ACCURACY_MARGIN, 0.2)
+               if gap_hurts else 0.0,
                confidence(-minority_recall / max(majority_recall, 1e-9),
-                          -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.5)
+                          -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.0)
     return Finding("imbalanced", sure,
                    f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
