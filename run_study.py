@@ -310,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PlateauError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `| head`: the reader has gone; stop quietly (Python docs' advice)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the storage failing mid-command is one line too; a bug is not
         failure = storage_failure(exc, getattr(args, "storage", None) or getattr(
             args, "resolved_storage", None))
@@ -317,9 +320,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{parser.prog}: error: {failure}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `| head`: the reader has gone; stop quietly (Python docs' advice)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; finished trials are kept in the storage, and running "
               f"the same command again continues the study.", file=sys.stderr)

@@ -128,3 +128,13 @@ def test_a_study_file_that_is_not_a_file_says_what_it_is(study_file, says, capsy
     assert run_study.main(["run", str(REPO / study_file)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err
+
+
+def test_output_cut_short_by_its_reader_ends_quietly():
+    """`diagnose LOG | head -1`: the reader goes away after a line; no traceback, exit 0."""
+    log = REPO / "tests" / "fixtures" / "external" / "deepdiagnosis" / "blob_config_random_22eb8478.csv"
+    done = subprocess.run(f"{sys.executable} run_study.py diagnose {log} | head -c 10; "
+                          f"exit ${{PIPESTATUS[0]}}", shell=True, executable="/bin/bash",
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.stderr == "" and done.returncode == 0
+    assert len(done.stdout) == 10
