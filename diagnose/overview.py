@@ -103,12 +103,11 @@ def dead_choices(records: Sequence[TrialRecord]) -> list[str]:
 
 
 def best_verdicts(records: Sequence[TrialRecord], maximize: bool, k: int = TOP_K) -> str | None:
-    """"the 5 best trials: overfit 4, healthy 1"; None before any trial completed."""
+    """"the 5 best trials: overfit 4, healthy 1"; None before two trials completed (the note names
+    the best trial's diagnosis already)."""
     best = ranked(list(records), maximize)[:k]
-    if not best:
+    if len(best) < 2:
         return None
-    if len(best) == 1:
-        return f"the best trial: {best[0].diagnosis.label_text if best[0].diagnosis else '-'}"
     counts = Counter(v for r in best if r.diagnosis for v in r.diagnosis.verdicts).most_common()
     return f"the {plural(len(best), 'best trial')}: " + ", ".join(f"{label} {n}"
                                                                   for label, n in counts)
