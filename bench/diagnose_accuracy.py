@@ -22,6 +22,7 @@ Three sets: the main one (``bench/runs``, which the rules were developed on), th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections import Counter
@@ -41,12 +42,15 @@ from fault_runs import generate  # noqa: E402
 import plateau_runs  # noqa: E402
 
 
-def _plateau_set(folder: Path, regenerate: bool) -> list[tuple[SimpleNamespace, Diagnosis]]:
-    """plateau's runs, each its study's one trial with the diagnosis stored as it ended."""
+def _plateau_set(folder: Path, regenerate: bool,
+                 again: bool = False) -> list[tuple[SimpleNamespace, Diagnosis]]:
+    """plateau's runs, each its study's one trial with the diagnosis stored as it ended (``again``:
+    diagnosed anew from its stored history, by the rules as they are now)."""
     pairs = []
     for entry in plateau_runs.generate(folder, regenerate=regenerate):
         stored = load_study(StorageUrl.parse(entry["storage"]), entry["study"])
-        (record,) = diagnosed(stored.records, stored.study.user_attrs.get("config"))
+        records = [dataclasses.replace(r, diagnosis=None) if again else r for r in stored.records]
+        (record,) = diagnosed(records, stored.study.user_attrs.get("config"))
         run = SimpleNamespace(id=entry["id"], expected=tuple(entry["expected"]),
                               dataset=entry["dataset"], log_format=f"plateau/{entry['model']}")
         pairs.append((run, record.diagnosis))
@@ -65,11 +69,15 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=ROOT / "bench" / "runs",
                         help="where the runs are (generated there first if missing)")
     parser.add_argument("--regenerate", action="store_true", help="train every run again")
+    parser.add_argument("--again", action="store_true",
+                        help="plateau's runs: diagnose the stored histories anew with the rules as "
+                             "they are now, instead of reading the diagnoses stored as they ended")
     args = parser.parse_args()
 
     started = time.perf_counter()
     plateau = args.runs.name == "runs_plateau"
-    pairs = (_plateau_set if plateau else _log_set)(args.runs, args.regenerate)
+    pairs = (_plateau_set(args.runs, args.regenerate, args.again) if plateau
+             else _log_set(args.runs, args.regenerate))
     seconds = (time.perf_counter() - started) / max(len(pairs), 1)
     rows = [(run, set(run.expected), set(diagnosis.labels)) for run, diagnosis in pairs]
 

@@ -90,6 +90,11 @@ MINORITY_RECALL_RATIO = 0.5
 # imbalance's doing.
 MAJORITY_LEARNED_RECALL = 0.5
 
+# Collapse onto the majority class, in per-class results: the model predicts the largest class for
+# 95% or more of the validation examples. That is harm in itself (the other classes are not
+# predicted), and it explains low accuracy better than a lack of capacity does: the prior is the
+# cheap minimum that plain cross entropy finds on skewed counts.
+COLLAPSE_SHARE = 0.95
 # Collapse onto the majority class, read from a log's binary precision and recall (Keras'
 # Precision() and Recall() metrics, which track the positive class): both at most this at the end
 # while validation accuracy sits at the other class's share. A model that predicts one class only

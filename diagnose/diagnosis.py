@@ -22,7 +22,9 @@ from search.record.measures import end_value, shown
 from search.record.trial import PLATEAU_STOP, TrialRecord
 
 def _majority_fitted(imbalanced: Finding) -> bool:
-    return imbalanced.evidence.get("majority_mean_recall", 0.0) >= UNDERFIT_ACCURACY
+    evidence = imbalanced.evidence
+    return (evidence.get("majority_mean_recall", 0.0) >= UNDERFIT_ACCURACY
+            or bool(evidence.get("collapsed_onto_majority")))
 
 
 # (label, the label it removes, when, why): where two rules fire on one cause, the one that names it.
@@ -32,8 +34,8 @@ SUPERSEDES: tuple[tuple[str, str, Callable[[Finding], bool], str], ...] = (
     ("diverged", "underfit", lambda finding: True,
      "a blown-up run fits nothing; underfit would prescribe capacity"),
     ("imbalanced", "underfit", _majority_fitted,
-     "the majority classes are fitted: the accuracy lost is the minority classes', and the "
-     "imbalance fixes are the ones that apply"),
+     "the majority classes are fitted, or the model collapsed onto the largest one: the accuracy "
+     "lost is the minority classes', and the imbalance fixes are the ones that apply"),
 )
 
 

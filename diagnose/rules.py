@@ -13,6 +13,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from diagnose import criteria as c
+from diagnose.collapse import collapsed, predicted_share
 from diagnose.confidence import banded, confidence, past
 from diagnose.curves import Curves, blown_up, generalization_loss
 from search.record.diagnosis import Finding
@@ -239,49 +240,31 @@ def imbalanced(curves: Curves) -> Result:
                     majority_mean_recall=shown(majority_recall),
                     minority_recall_ratio_threshold=c.MINORITY_RECALL_RATIO,
                     minority_classes_never_predicted=never_predicted)
-    evidence["majority_learned_threshold"] = c.MAJORITY_LEARNED_RECALL
-    if not majority_recall >= c.MAJORITY_LEARNED_RECALL:
+    largest, share = predicted_share(cm, counts)
+    onto_majority = share >= c.COLLAPSE_SHARE
+    evidence.update(majority_learned_threshold=c.MAJORITY_LEARNED_RECALL,
+                    collapsed_onto_majority=onto_majority,
+                    collapse_share_threshold=c.COLLAPSE_SHARE)
+    if not (majority_recall >= c.MAJORITY_LEARNED_RECALL or onto_majority):
         return None  # nothing learned yet, for any class: not the imbalance's doing
     gap_hurts = accuracy - balanced >= c.BALANCED_ACCURACY_GAP
     minority_hurts = minority_recall < c.MINORITY_RECALL_RATIO * majority_recall
-    if not (gap_hurts or minority_hurts):
+    if not (gap_hurts or minority_hurts or onto_majority):
         return None
     sure = max(past(accuracy - balanced, c.BALANCED_ACCURACY_GAP, c.ACCURACY_MARGIN, 0.2)
                if gap_hurts else 0.0,
                confidence(-minority_recall / max(majority_recall, 1e-9),
                           -c.MINORITY_RECALL_RATIO, 0.5) if minority_hurts else 0.0)
+    if onto_majority:
+        return Finding("imbalanced", max(sure, confidence(share, c.COLLAPSE_SHARE, 0.05)),
+                       f"classes are {ratio:.1f}:1 imbalanced and the model predicts the largest "
+                       f"class, {per_class.classes[largest]}, for {share:.0%} of the validation "
+                       f"examples (accuracy {accuracy:.3f}, balanced accuracy {balanced:.3f})",
+                       evidence)
     return Finding("imbalanced", sure,
                    f"classes are {ratio:.1f}:1 imbalanced and a minority class is recalled "
                    f"{minority_recall:.2f} against {majority_recall:.2f} for the others (accuracy "
                    f"{accuracy:.3f}, balanced accuracy {balanced:.3f})", evidence)
-
-
-def collapsed(curves: Curves) -> Finding | None:
-    """From a log without per-class results: a binary model that predicts the majority class only,
-    seen in Keras' Precision() and Recall() of the positive class (both 0) while validation accuracy
-    sits at the majority's share."""
-    if not all(curves.has(col) for col in ("val_precision", "val_recall", "val_accuracy")):
-        return None
-    if curves.n < c.MIN_EPOCHS:
-        return None
-    window = slice(-c.MIN_EPOCHS, None)  # the last epochs, raw: a collapse is a state, not a trend
-    precision, recall = curves.raw("val_precision")[window], curves.raw("val_recall")[window]
-    accuracy = curves.raw("val_accuracy")[window]
-    if not (np.all(precision <= c.COLLAPSED_SCORE) and np.all(recall <= c.COLLAPSED_SCORE)
-            and np.all(accuracy >= 0.5)):
-        return None
-    share = float(np.median(accuracy))
-    return Finding("imbalanced", confidence(share, 0.5, 0.4),
-                   f"the model predicts the majority class only: validation precision and recall "
-                   f"of the positive class are {float(precision[-1]):.2f} and "
-                   f"{float(recall[-1]):.2f} over the last {c.MIN_EPOCHS} epochs, and validation "
-                   f"accuracy stays at {share:.3f}, the majority class's share",
-                   {"val_precision_end": shown(float(precision[-1])),
-                    "val_recall_end": shown(float(recall[-1])),
-                    "collapsed_score_threshold": c.COLLAPSED_SCORE,
-                    "majority_share": shown(share), "majority_mean_recall": 1.0,
-                    "evidence_from": "logged precision and recall"},
-                   epochs=(curves.epoch_at(curves.n - 1),))
 
 
 # The labels' rules, in the order labels are reported.

@@ -155,4 +155,7 @@ IMBALANCED = {
     "minority never predicted": (per_class([300, 30, 30], [0.99, 0.0, 0.0]), "fires"),
     # A trial pruned after one epoch: it recognises no class yet; not the imbalance's doing.
     "nothing learned yet": (per_class([300, 300, 30], [0.3, 0.2, 0.0]), "holds not"),
+    # The bench's ConvLSTM on 20:1 clips: every prediction is the largest class.
+    "collapsed onto the largest class": (per_class([80, 38, 18, 8, 4], [1.0, 0, 0, 0, 0]), "fires"),
+    "collapsed, three majority classes": (per_class([100, 90, 80, 10], [1.0, 0, 0, 0]), "fires"),
 }

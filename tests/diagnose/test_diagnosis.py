@@ -269,3 +269,19 @@ def test_a_stored_study_judges_a_borderline_trial_against_its_other_trials():
     assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("underfit",)
     records[1] = TrialRecord(1, "COMPLETE", 0.88, {}, low)  # nobody did better
     assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("healthy",)
+
+
+def test_a_model_collapsed_onto_the_majority_class_is_imbalanced_not_underfit():
+    """The bench's ConvLSTM on 20:1 gesture clips: stuck at the largest class's share from its first
+    epoch, every validation clip predicted as that class."""
+    h = history(train_loss=[1.45, 1.26, 1.26, 1.22, 1.23, 1.23, 1.22, 1.23, 1.22, 1.19, 1.22],
+                val_loss=[1.50, 1.27, 1.21, 1.19, 1.17, 1.17, 1.16, 1.16, 1.15, 1.15, 1.15],
+                train_accuracy=[0.49] + [0.533] * 10, val_accuracy=[0.558] * 11)
+    h.per_class = per_class([80, 38, 18, 8, 4], [1.0, 0, 0, 0, 0])
+    d = diagnose(h)
+    assert d.labels == ("imbalanced",)
+    (finding,) = d.findings
+    assert finding.evidence["collapsed_onto_majority"] is True
+    assert "predicts the largest class, c0, for 100% of the validation examples" in finding.summary
+    h.per_class = None  # without per-class results the same curves are underfit
+    assert diagnose(h).labels == ("underfit",)

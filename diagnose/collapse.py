@@ -1,0 +1,55 @@
+"""Collapse onto the majority class: a model that predicts the largest class (nearly) always.
+
+On skewed class counts, plain cross entropy has a cheap minimum in the prior: predict the majority.
+A run stuck there has low accuracy that is the imbalance's doing, not a lack of capacity. It shows in
+per-class results (the predictions fall in the largest class's column) and, in a log without them,
+in Keras' binary precision and recall of the positive class (both 0) while validation accuracy sits
+at the majority's share.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diagnose import criteria as c
+from diagnose.confidence import confidence
+from diagnose.curves import Curves
+from search.record.diagnosis import Finding
+from search.record.measures import shown
+
+
+def predicted_share(cm: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
+    """The largest class (by ``counts``) and the share of the predictions in ``cm`` (rows true,
+    columns predicted) that fall on it."""
+    largest = int(np.argmax(counts))
+    predicted = cm.sum(axis=0)
+    return largest, float(predicted[largest] / predicted.sum()) if predicted.sum() else 0.0
+
+
+def collapsed(curves: Curves) -> Finding | None:
+    """From a log without per-class results: a binary model that predicts the majority class only,
+    seen in Keras' Precision() and Recall() of the positive class (both 0) while validation accuracy
+    sits at the majority's share."""
+    if not all(curves.has(col) for col in ("val_precision", "val_recall", "val_accuracy")):
+        return None
+    if curves.n < c.MIN_EPOCHS:
+        return None
+    window = slice(-c.MIN_EPOCHS, None)  # the last epochs, raw: a collapse is a state, not a trend
+    precision, recall = curves.raw("val_precision")[window], curves.raw("val_recall")[window]
+    accuracy = curves.raw("val_accuracy")[window]
+    if not (np.all(precision <= c.COLLAPSED_SCORE) and np.all(recall <= c.COLLAPSED_SCORE)
+            and np.all(accuracy >= 0.5)):
+        return None
+    share = float(np.median(accuracy))
+    return Finding("imbalanced", confidence(share, 0.5, 0.4),
+                   f"the model predicts the majority class only: validation precision and recall "
+                   f"of the positive class are {float(precision[-1]):.2f} and "
+                   f"{float(recall[-1]):.2f} over the last {c.MIN_EPOCHS} epochs, and validation "
+                   f"accuracy stays at {share:.3f}, the majority class's share",
+                   {"val_precision_end": shown(float(precision[-1])),
+                    "val_recall_end": shown(float(recall[-1])),
+                    "collapsed_score_threshold": c.COLLAPSED_SCORE,
+                    "majority_share": shown(share), "majority_mean_recall": 1.0,
+                    "collapsed_onto_majority": True,
+                    "evidence_from": "logged precision and recall"},
+                   epochs=(curves.epoch_at(curves.n - 1),))
