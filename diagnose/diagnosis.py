@@ -62,13 +62,13 @@ class RunContext:
     pruned: Pruned | None = None  # the pruner stopped it (diagnose.pruned)
     study: Mapping[str, Any] | None = None  # its study file's content: fixes change only what is not so
     hparams: Mapping[str, Any] | None = None  # the trial's: ranges move away from where it was
-    reached: float | None = None  # the best accuracy the study's other trials ended at (fitted())
+    reached: float | None = None  # the best accuracy the study's earlier trials ended at (fitted())
 
     @classmethod
     def of(cls, record: TrialRecord, pruned: Pruned | None = None,
            study: Mapping[str, Any] | None = None,
            others: Iterable[TrialRecord] = ()) -> RunContext:
-        reached = [value for other in others if other.number != record.number
+        reached = [value for other in others if other.number < record.number  # ended before it
                    for value in [fitted(other.history)] if value is not None]
         return cls(record.objective, record.direction != "minimize",
                    (record.stop_reason or "").startswith(PLATEAU_STOP), pruned, study,
@@ -84,17 +84,19 @@ def fitted(history: History) -> float | None:
 
 
 def _against_study(fired: dict[str, Finding], reached: float | None) -> dict[str, Finding]:
-    """An underfit finding judged also against the study's other trials (``ACCURACY_MARGIN``): a
-    borderline one is dropped when no other trial ended above the line; the others are told what
-    the study reached."""
+    """An underfit finding judged also against the study's trials that ended before it
+    (``ACCURACY_MARGIN``): a borderline one is dropped when none of them ended above the line; the
+    others are told what the study had reached by then (a stored diagnosis is not rewritten as
+    later trials end)."""
     finding = fired.get("underfit")
     if finding is None or reached is None or "borderline" not in finding.evidence:
         return fired
     if finding.evidence["borderline"] and reached < UNDERFIT_ACCURACY:
         return {name: f for name, f in fired.items() if name != "underfit"}
-    told = (f"; another trial of this study ended at {reached:.4g}" if reached >= UNDERFIT_ACCURACY
-            else f"; no trial of this study ended above {reached:.4g} either: the data or the "
-                 f"task may be the limit")
+    told = (f"; another trial of this study had ended at {reached:.4g} by then"
+            if reached >= UNDERFIT_ACCURACY else
+            f"; no trial of this study had ended above {reached:.4g} by then: the data or the task "
+            f"may be the limit")
     return {**fired, "underfit": dataclasses.replace(
         finding, summary=finding.summary + told,
         evidence={**finding.evidence, "study_best_accuracy": shown(reached)})}

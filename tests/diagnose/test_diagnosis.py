@@ -233,11 +233,11 @@ def _plateaued_at(accuracy: float) -> dict:
 
 @pytest.mark.parametrize("accuracy, reached, labels, confidence, words", [
     (0.885, None, ("underfit",), (0.25, 0.5), "borderline: within 0.03 of it"),
-    (0.885, 0.97, ("underfit",), (0.25, 0.5), "another trial of this study ended at 0.97"),
+    (0.885, 0.97, ("underfit",), (0.25, 0.5), "another trial of this study had ended at 0.97 by then"),
     (0.885, 0.89, ("healthy",), None, None),  # where every configuration of the study ends
     (0.60, None, ("underfit",), (0.5, 1.0), "(both below 0.9)"),
-    (0.60, 0.65, ("underfit",), (0.5, 1.0), "no trial of this study ended above 0.65 either"),
-    (0.60, 0.97, ("underfit",), (0.5, 1.0), "another trial of this study ended at 0.97"),
+    (0.60, 0.65, ("underfit",), (0.5, 1.0), "no trial of this study had ended above 0.65 by then"),
+    (0.60, 0.97, ("underfit",), (0.5, 1.0), "another trial of this study had ended at 0.97 by then"),
     (0.8996, None, ("underfit",), (0.25, 0.27), "borderline"),  # just under the line: barely
     (0.91, None, ("healthy",), None, None),
 ], ids=["borderline alone", "borderline, others fitted", "borderline, nobody fitted",
@@ -265,10 +265,13 @@ def test_the_confidence_of_underfit_rises_without_a_step_across_the_band():
 
 def test_a_stored_study_judges_a_borderline_trial_against_its_other_trials():
     low, high = history(**_plateaued_at(0.885)), history(**_plateaued_at(0.97))
-    records = [TrialRecord(0, "COMPLETE", 0.88, {}, low), TrialRecord(1, "COMPLETE", 0.97, {}, high)]
-    assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("underfit",)
-    records[1] = TrialRecord(1, "COMPLETE", 0.88, {}, low)  # nobody did better
-    assert diagnosis_module.diagnosed(records)[0].diagnosis.labels == ("healthy",)
+    records = [TrialRecord(0, "COMPLETE", 0.97, {}, high), TrialRecord(1, "COMPLETE", 0.88, {}, low)]
+    assert diagnosis_module.diagnosed(records)[1].diagnosis.labels == ("underfit",)
+    records[0] = TrialRecord(0, "COMPLETE", 0.88, {}, low)  # nobody did better before it
+    assert diagnosis_module.diagnosed(records)[1].diagnosis.labels == ("healthy",)
+    later = [TrialRecord(0, "COMPLETE", 0.88, {}, low), TrialRecord(1, "COMPLETE", 0.97, {}, high)]
+    first = diagnosis_module.diagnosed(later)[0].diagnosis  # as it ended: nothing to compare with
+    assert first.labels == ("underfit",) and "study_best_accuracy" not in first.findings[0].evidence
 
 
 def test_a_model_collapsed_onto_the_majority_class_is_imbalanced_not_underfit():
