@@ -38,6 +38,9 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 SERVER_ARTIFACT_DIR = Path("plateau-artifacts")  # a server storage has no file to sit beside
 SCHEMA_ATTEMPTS = 5  # tries to open a database whose tables other workers are creating right now
 CONNECT_TIMEOUT = 10  # seconds before an unreachable database server is reported
+# The drivers' own timeouts while the server is first tried, longer than the wait for it: a silent
+# server is then always reported as silent, not by whichever of the two timers fires first.
+PROBE_TIMEOUT = CONNECT_TIMEOUT + 5
 REDIS_TIMEOUT = f"socket_connect_timeout={CONNECT_TIMEOUT}"
 # What an SQLite error says when the file or its disk cannot take a write (a full disk is
 # "disk I/O error" when the write-ahead log cannot be made)
@@ -248,8 +251,8 @@ class StorageUrl:
                 import redis
 
                 try:
-                    redis.Redis.from_url(self.url, socket_connect_timeout=CONNECT_TIMEOUT,
-                                         socket_timeout=CONNECT_TIMEOUT).ping()
+                    redis.Redis.from_url(self.url, socket_connect_timeout=PROBE_TIMEOUT,
+                                         socket_timeout=PROBE_TIMEOUT).ping()
                 except redis.RedisError as exc:
                     raise self._error(exc) from None
                 return
@@ -257,7 +260,7 @@ class StorageUrl:
             from sqlalchemy.pool import NullPool
 
             engine = sqlalchemy.create_engine(self.url, poolclass=NullPool, connect_args=(
-                {"connect_timeout": CONNECT_TIMEOUT} if self.url.startswith(("postgresql", "mysql"))
+                {"connect_timeout": PROBE_TIMEOUT} if self.url.startswith(("postgresql", "mysql"))
                 else {}))
             try:
                 engine.connect().close()
