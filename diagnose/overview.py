@@ -24,7 +24,7 @@ from search.record.trial import TrialRecord, ranked
 
 TOP_K = 5  # the best completed trials whose verdicts are counted
 MIN_CHOICE_TRIALS = 2  # a choice tried fewer times than this says nothing about itself
-ENDED_EARLY = ("PRUNED", "FAIL")
+ENDED_EARLY = {"PRUNED": "pruned", "FAIL": "failed"}  # Optuna's state -> how the note says it
 
 
 def _value(record: TrialRecord) -> str:
@@ -95,7 +95,7 @@ def dead_choices(records: Sequence[TrialRecord]) -> list[str]:
             epochs = sorted(r.pruned_epoch for r in group if r.pruned_epoch is not None)
             at = f" (at epoch{'s' if len(epochs) > 1 else ''} {', '.join(map(str, epochs))})" \
                 if epochs else ""
-            states = " or ".join(sorted({r.state.lower() for r in group}))
+            states = " or ".join(sorted({ENDED_EARLY[r.state] for r in group}))
             lines.append(f"all {plural(len(group), 'trial')} with {param} {value} were {states}"
                          f"{at}, while other {param} choices completed: drop it from the space, or "
                          f"give it more epochs before pruning (a pruner warm-up)")

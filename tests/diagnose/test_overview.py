@@ -55,7 +55,7 @@ def test_minimizing_the_best_is_the_lowest():
     ([record(0, architecture="c3d"), record(1, "PRUNED", architecture="convlstm", pruned_at=1),
       record(2, "PRUNED", architecture="convlstm", pruned_at=1),
       record(3, "FAIL", None, architecture="convlstm")],
-     ["all 3 trials with architecture convlstm were fail or pruned (at epochs 1, 1), while other "
+     ["all 3 trials with architecture convlstm were failed or pruned (at epochs 1, 1), while other "
       "architecture choices completed: drop it from the space, or give it more epochs before "
       "pruning (a pruner warm-up)"]),
     ([record(0, architecture="c3d"), record(1, "PRUNED", architecture="convlstm", pruned_at=1),
