@@ -3,11 +3,13 @@
 On skewed class counts, plain cross entropy has a cheap minimum in the prior: predict the majority.
 A run stuck there has low accuracy that is the imbalance's doing, not a lack of capacity. It shows in
 per-class results (the predictions fall in the largest class's column) and, in a log without them,
-in Keras' binary precision and recall of the positive class (both 0) while validation accuracy sits
-at the majority's share.
+in Keras' binary precision and recall of the positive class (both 0) or its per-class F1 scores (0
+for all classes but one) while validation accuracy sits at the majority's share.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -27,9 +29,44 @@ def predicted_share(cm: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
 
 
 def collapsed(curves: Curves) -> Finding | None:
-    """From a log without per-class results: a binary model that predicts the majority class only,
-    seen in Keras' Precision() and Recall() of the positive class (both 0) while validation accuracy
-    sits at the majority's share."""
+    """From a log without per-class results: a model that predicts the majority class only, seen in
+    Keras' Precision() and Recall() of the positive class (both 0), or in its per-class F1Score()
+    (0 for every class but one), while validation accuracy sits at the majority's share."""
+    return _binary(curves) or _one_class_scores(curves)
+
+
+def _one_class_scores(curves: Curves) -> Finding | None:
+    """Per-class F1 (``val_f1_0``, ``val_f1_1``, ...) of at most ``COLLAPSED_SCORE`` for every class
+    but one, the same one, over the last ``MIN_EPOCHS`` epochs, with validation accuracy >= 0.5."""
+    columns = sorted((column for column in curves.history.columns()
+                      if re.fullmatch(r"val_f1_\d+", column)),
+                     key=lambda column: int(column.rsplit("_", 1)[1]))
+    if len(columns) < 2 or curves.n < c.MIN_EPOCHS or not curves.has("val_accuracy"):
+        return None
+    window = slice(-c.MIN_EPOCHS, None)
+    scores = np.array([curves.raw(column)[window] for column in columns])  # classes x epochs
+    accuracy = curves.raw("val_accuracy")[window]
+    scored = scores > c.COLLAPSED_SCORE
+    if not (np.all(scored.sum(axis=0) == 1) and np.all(scored[:, :1] == scored)
+            and np.all(accuracy >= 0.5)):
+        return None
+    kept = int(np.argmax(scored[:, -1]))
+    share = float(np.median(accuracy))
+    return Finding("imbalanced", confidence(share, 0.5, 0.4),
+                   f"the model predicts one class only: validation F1 is at most "
+                   f"{c.COLLAPSED_SCORE:g} for every class but class {kept} ({scores[kept, -1]:.2f}) "
+                   f"over the last {c.MIN_EPOCHS} epochs, and validation accuracy stays at "
+                   f"{share:.3f}, that class's share",
+                   {"val_f1_end": [shown(float(v)) for v in scores[:, -1]],
+                    "collapsed_score_threshold": c.COLLAPSED_SCORE, "predicted_class": kept,
+                    "majority_share": shown(share), "majority_mean_recall": 1.0,
+                    "collapsed_onto_majority": True, "evidence_from": "logged per-class F1"},
+                   epochs=(curves.epoch_at(curves.n - 1),))
+
+
+def _binary(curves: Curves) -> Finding | None:
+    """Keras' Precision() and Recall() of the positive class both at most ``COLLAPSED_SCORE``
+    over the last ``MIN_EPOCHS`` epochs, with validation accuracy >= 0.5."""
     if not all(curves.has(col) for col in ("val_precision", "val_recall", "val_accuracy")):
         return None
     if curves.n < c.MIN_EPOCHS:

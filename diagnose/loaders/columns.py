@@ -33,6 +33,9 @@ METRICS: Mapping[str, tuple[str, int]] = {
     "binary_accuracy": ("accuracy", 1),
     "precision": ("precision", 0),  # Keras' Precision() and Recall(): of the positive class
     "recall": ("recall", 0),
+    # Keras' F1Score(): one value per class by default, written by CSVLogger as "[0.7, 0.1, 0.0]"
+    # (keras.py reads it as per-class columns f1_0, f1_1, ... and their mean, the macro-F1)
+    "f1_score": ("f1", 0),
 }
 
 # Lightning's suffixes for ``self.log(..., on_step=True, on_epoch=True)``.

@@ -35,7 +35,11 @@ def load_keras(path: Path, table: Table | None = None) -> History:
         row: dict[str, float | None] = {"epoch": epoch + 1 if epoch is not None else i + 1}
         for column, names in sources.items():
             for name in names:  # the best name with a value in this row
-                value = parse_float(cells[table.header.index(name.source)], table, i, name.source)
+                cell = cells[table.header.index(name.source)]
+                if cell.strip('"').startswith("[") and column.endswith("_f1"):  # one per class
+                    row.update(per_class_f1(column, cell, table, i, name.source))
+                    break
+                value = parse_float(cell, table, i, name.source)
                 if value is not None:
                     row[column] = value
                     break
@@ -49,3 +53,16 @@ def load_keras(path: Path, table: Table | None = None) -> History:
     scale_percent(rows, source)
     return History(rows=rows, source=source)
 
+
+
+def per_class_f1(column: str, cell: str, table: Table, row: int,
+                 source: str) -> dict[str, float]:
+    """A CSVLogger cell of per-class F1 scores, "[0.7, 0.1, 0.0]" (Keras 3 writes it quoted once
+    more), as columns ``val_f1_0``, ``val_f1_1``, ... and their mean, ``val_macro_f1``
+    (scikit-learn's macro average)."""
+    values = [parse_float(part.strip(), table, row, source)
+              for part in cell.strip('"[]').replace(",", " ").split()]
+    scores = {f"{column}_{k}": v for k, v in enumerate(values) if v is not None}
+    if scores and len(scores) == len(values):
+        scores[column.removesuffix("_f1") + "_macro_f1"] = sum(scores.values()) / len(scores)
+    return scores

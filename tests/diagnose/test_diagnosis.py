@@ -288,3 +288,26 @@ def test_a_model_collapsed_onto_the_majority_class_is_imbalanced_not_underfit():
     assert "predicts the largest class, c0, for 100% of the validation examples" in finding.summary
     h.per_class = None  # without per-class results the same curves are underfit
     assert diagnose(h).labels == ("underfit",)
+
+
+def _f1_log(tmp_path, scores: list[str]):
+    """A Keras 3 CSVLogger log with per-class F1 (quoted as Keras writes it) and flat accuracies."""
+    lines = ["epoch,accuracy,f1_score,loss,val_accuracy,val_f1_score,val_loss"]
+    lines += [f'{e},0.64,"""{scores[e]}""",0.84,0.64,"""{scores[e]}""",0.85' for e in range(len(scores))]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("scores, labels", [
+    (["[0.7, 0.1, 0.0]"] + ["[0.78, 0.0, 0.0]"] * 4, ("imbalanced",)),  # every clip: class 0
+    (["[0.7, 0.1, 0.0]"] + ["[0.78, 0.3, 0.0]"] * 4, ("underfit",)),  # two classes predicted
+], ids=["collapsed onto one class", "two classes scored"])
+def test_per_class_f1_in_a_log_shows_a_collapse_onto_the_majority_class(tmp_path, scores, labels):
+    from diagnose.command import diagnose_log
+
+    _, d = diagnose_log(_f1_log(tmp_path, scores))
+    assert d.labels == labels
+    if labels == ("imbalanced",):
+        assert d.findings[0].evidence["evidence_from"] == "logged per-class F1"
+        assert "every class but class 0 (0.78)" in d.findings[0].summary

@@ -169,3 +169,33 @@ def test_bad_input_is_one_line_log_error(tmp_path, case, content, words):
     assert "\n" not in message and message.startswith(str(path))
     for word in words:
         assert word in message
+
+
+def test_per_class_f1_scores_are_read_as_columns_and_their_mean(tmp_path):
+    """A real Keras 3 run with F1Score() (one score per class), logged by CSVLogger: each class's
+    score becomes val_f1_<k>, and their mean val_macro_f1, exactly as Keras reported them."""
+    import os
+    import warnings
+
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy", keras.metrics.F1Score()])
+    onehot = keras.utils.to_categorical(y, 10)
+    log = tmp_path / "log.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        fit = model.fit(x[:300] / 16, onehot[:300], validation_data=(x[300:500] / 16, onehot[300:500]),
+                        epochs=2, batch_size=64, verbose=0, callbacks=[keras.callbacks.CSVLogger(str(log))])
+    history = load_keras(log)
+    reported = np.array([np.asarray(v, dtype=float) for v in fit.history["val_f1_score"]])
+    for k in range(10):
+        assert history.column(f"val_f1_{k}") == pytest.approx(reported[:, k], abs=1e-7)
+    assert history.column("val_macro_f1") == pytest.approx(reported.mean(axis=1), abs=1e-7)
+    assert history.column("train_macro_f1") == pytest.approx(
+        [np.mean(np.asarray(v, dtype=float)) for v in fit.history["f1_score"]], abs=1e-7)
