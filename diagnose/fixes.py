@@ -137,7 +137,7 @@ TRIED: Mapping[str, tuple[str, Callable[[Any], bool], str]] = {
     "resampling": ("sampling", lambda v: v in ("oversample", "undersample"),
                    "over- or undersampling"),
     "cost_sensitive": ("class_weighting", lambda v: v == "effective_number",
-                       "effective-number class weights"),
+                       "effective-number class weighting"),
     "gradient_clipping": ("grad_clip_norm", lambda v: v > 0, "gradient clipping"),
     "warmup": ("lr_schedule", lambda v: v == "warmup_cosine", "a warm-up schedule"),
 }
