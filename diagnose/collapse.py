@@ -43,25 +43,18 @@ def _one_class_scores(curves: Curves) -> Finding | None:
                      key=lambda column: int(column.rsplit("_", 1)[1]))
     if len(columns) < 2 or curves.n < c.MIN_EPOCHS or not curves.has("val_accuracy"):
         return None
-    window = slice(-c.MIN_EPOCHS, None)
-    scores = np.array([curves.raw(column)[window] for column in columns])  # classes x epochs
-    accuracy = curves.raw("val_accuracy")[window]
+    scores = np.array([_last(curves, column) for column in columns])  # classes x epochs
     scored = scores > c.COLLAPSED_SCORE
+    accuracy = _last(curves, "val_accuracy")
     if not (np.all(scored.sum(axis=0) == 1) and np.all(scored[:, :1] == scored)
             and np.all(accuracy >= 0.5)):
         return None
     kept = int(np.argmax(scored[:, -1]))
-    share = float(np.median(accuracy))
-    return Finding("imbalanced", confidence(share, 0.5, 0.4),
-                   f"the model predicts one class only: validation F1 is at most "
-                   f"{c.COLLAPSED_SCORE:g} for every class but class {kept} ({scores[kept, -1]:.2f}) "
-                   f"over the last {c.MIN_EPOCHS} epochs, and validation accuracy stays at "
-                   f"{share:.3f}, that class's share",
-                   {"val_f1_end": [shown(float(v)) for v in scores[:, -1]],
-                    "collapsed_score_threshold": c.COLLAPSED_SCORE, "predicted_class": kept,
-                    "majority_share": shown(share), "majority_mean_recall": 1.0,
-                    "collapsed_onto_majority": True, "evidence_from": "logged per-class F1"},
-                   epochs=(curves.epoch_at(curves.n - 1),))
+    return _finding(curves, accuracy, f"the model predicts one class only: validation F1 is at most "
+                    f"{c.COLLAPSED_SCORE:g} for every class but class {kept} "
+                    f"({scores[kept, -1]:.2f})",
+                    {"val_f1_end": [shown(float(v)) for v in scores[:, -1]],
+                     "predicted_class": kept, "evidence_from": "logged per-class F1"})
 
 
 def _binary(curves: Curves) -> Finding | None:
@@ -71,22 +64,31 @@ def _binary(curves: Curves) -> Finding | None:
         return None
     if curves.n < c.MIN_EPOCHS:
         return None
-    window = slice(-c.MIN_EPOCHS, None)  # the last epochs, raw: a collapse is a state, not a trend
-    precision, recall = curves.raw("val_precision")[window], curves.raw("val_recall")[window]
-    accuracy = curves.raw("val_accuracy")[window]
+    precision, recall = _last(curves, "val_precision"), _last(curves, "val_recall")
+    accuracy = _last(curves, "val_accuracy")
     if not (np.all(precision <= c.COLLAPSED_SCORE) and np.all(recall <= c.COLLAPSED_SCORE)
             and np.all(accuracy >= 0.5)):
         return None
+    return _finding(curves, accuracy, f"the model predicts the majority class only: validation "
+                    f"precision and recall of the positive class are {float(precision[-1]):.2f} "
+                    f"and {float(recall[-1]):.2f}",
+                    {"val_precision_end": shown(float(precision[-1])),
+                     "val_recall_end": shown(float(recall[-1])),
+                     "evidence_from": "logged precision and recall"})
+
+
+def _last(curves: Curves, column: str) -> np.ndarray:
+    """The last ``MIN_EPOCHS`` values of ``column``, raw: a collapse is a state, not a trend."""
+    return curves.raw(column)[-c.MIN_EPOCHS:]
+
+
+def _finding(curves: Curves, accuracy: np.ndarray, what: str, evidence: dict) -> Finding:
+    """A collapse seen as ``what``, with validation accuracy at ``accuracy`` (the majority's share)."""
     share = float(np.median(accuracy))
     return Finding("imbalanced", confidence(share, 0.5, 0.4),
-                   f"the model predicts the majority class only: validation precision and recall "
-                   f"of the positive class are {float(precision[-1]):.2f} and "
-                   f"{float(recall[-1]):.2f} over the last {c.MIN_EPOCHS} epochs, and validation "
-                   f"accuracy stays at {share:.3f}, the majority class's share",
-                   {"val_precision_end": shown(float(precision[-1])),
-                    "val_recall_end": shown(float(recall[-1])),
-                    "collapsed_score_threshold": c.COLLAPSED_SCORE,
+                   f"{what} over the last {c.MIN_EPOCHS} epochs, and validation accuracy stays at "
+                   f"{share:.3f}, that class's share",
+                   {**evidence, "collapsed_score_threshold": c.COLLAPSED_SCORE,
                     "majority_share": shown(share), "majority_mean_recall": 1.0,
-                    "collapsed_onto_majority": True,
-                    "evidence_from": "logged precision and recall"},
+                    "collapsed_onto_majority": True},
                    epochs=(curves.epoch_at(curves.n - 1),))
