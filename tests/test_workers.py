@@ -24,11 +24,12 @@ from conftest import server_url
 from search.resume import counted
 
 REPO = Path(__file__).resolve().parents[1]
+MAX_EPOCHS = 4  # of every trial of the study below
 
 # Digits with a small CNN, a second or so an epoch here: long enough to be killed in the middle of,
 # short enough for a test. Heartbeats every second, lost after 2 s of silence.
 STUDY = {"data": {"kind": "digits", "val_fraction": 0.2, "test_fraction": 0.0},
-         "budget": {"n_trials": 8, "max_epochs": 4}, "pruner": "none", "early_stopping": False,
+         "budget": {"n_trials": 8, "max_epochs": MAX_EPOCHS}, "pruner": "none", "early_stopping": False,
          "study": {"heartbeat_interval": 1, "grace_period": 2},
          "space": {"architecture": "cnn2d", "lr": {"low": 1e-3, "high": 5e-2, "log": True},
                    "dropout": {"low": 0.0, "high": 0.3}, "batch_size": 32},
@@ -99,6 +100,16 @@ def first_epochs(stderr: str) -> dict[int, int]:
     return firsts
 
 
+def continued(stderr: str, retry: int, saved: int, max_epochs: int = MAX_EPOCHS) -> bool:
+    """Whether trial ``retry`` continued from the checkpoint of a stopped attempt that stored
+    ``saved`` epochs (its checkpoint has these or one more), not from epoch 1. A checkpoint that
+    already holds the last epoch leaves nothing to train: no progress line at all."""
+    first = first_epochs(stderr).get(retry)
+    if first is None:
+        return saved + 1 >= max_epochs
+    return first - 1 in (saved, saved + 1)
+
+
 def test_two_workers_lose_nothing_and_repeat_nothing(target, tmp_path):
     storage, name = target
     process = start(write(tmp_path), storage, name, "--workers", "2")
@@ -127,9 +138,9 @@ def test_a_killed_worker_s_trial_is_run_again_from_its_checkpoint(target, tmp_pa
     assert lost.state == "FAIL" and lost.stop_reason == "worker lost: no heartbeat for 2 s"
     (retry,) = [r for r in rs.values() if r.number != victim.number and r.params == lost.params]
     assert retry.state == "COMPLETE" and retry.epochs_run == 4
-    assert [row["epoch"] for row in retry.history.rows] == [1, 2, 3, 4]
+    assert [row["epoch"] for row in retry.history.rows] == list(range(1, MAX_EPOCHS + 1))
     saved = lost.epochs_run  # epochs the lost attempt stored; its checkpoint has these or one more
-    assert first_epochs(err)[retry.number] - 1 in (saved, saved + 1)  # continued, not restarted
+    assert continued(err, retry.number, saved)  # continued, not restarted
     study = optuna.load_study(study_name=name, storage=StorageUrl.parse(storage).open())
     assert counted(study.get_trials()) >= 8
     assert not list((tmp_path / "artifacts").glob("checkpoints/**/*.pt"))  # all removed at the end
@@ -167,8 +178,9 @@ def test_a_stopped_study_resumes_from_the_interrupted_epoch(signals, code, reaso
                and r.state == "COMPLETE"]
     assert len(retries) == 1, [(r.number, r.state, r.stop_reason) for r in rs]
     (retry,) = retries
-    assert retry.state == "COMPLETE" and [row["epoch"] for row in retry.history.rows] == [1, 2, 3, 4]
-    assert first_epochs(err)[retry.number] - 1 in (stopped.epochs_run, stopped.epochs_run + 1)
+    assert retry.state == "COMPLETE"
+    assert [row["epoch"] for row in retry.history.rows] == list(range(1, MAX_EPOCHS + 1))
+    assert continued(err, retry.number, stopped.epochs_run)
     assert sum(r.state == "COMPLETE" for r in rs) == 2  # the study's total, reached
     assert not list((tmp_path / "artifacts").glob("checkpoints/**/*.pt"))
 
