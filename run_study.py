@@ -237,11 +237,10 @@ def diagnosing_hooks(config: StudyConfig, worker: str | None = None) -> Hooks:
                           if epoch in t.intermediate_values)
             pruned = Pruned(epoch, record.objective, record.direction != "minimize", peers)
         # what the study's other trials fitted, from the ends their records published
-        reached = [max(ends) for t in others for ends in [[
-            t.user_attrs[key] for key in ("final_train_accuracy", "final_val_accuracy")
-            if isinstance(t.user_attrs.get(key), (int, float))]] if ends]
-        context = dataclasses.replace(RunContext.of(record, pruned, config.raw),
-                                      reached=max(reached) if reached else None)
+        reached = max((t.user_attrs[key] for t in others
+                       for key in ("final_train_accuracy", "final_val_accuracy")
+                       if isinstance(t.user_attrs.get(key), (int, float))), default=None)
+        context = dataclasses.replace(RunContext.of(record, pruned, config.raw), reached=reached)
         record = dataclasses.replace(record, diagnosis=diagnose(record.history, context))
         publish_trial(trial, record, config.artifact_dir)
         return record

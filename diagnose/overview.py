@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from diagnose.fixes import TRIED, tries
 from search.record.diagnosis import Diagnosis, Finding
@@ -102,10 +102,9 @@ def dead_choices(records: Sequence[TrialRecord]) -> list[str]:
     return lines
 
 
-def best_verdicts(records: Sequence[TrialRecord], maximize: bool, k: int = TOP_K) -> str | None:
-    """"the 5 best trials: overfit 4, healthy 1"; None before two trials completed (the note names
-    the best trial's diagnosis already)."""
-    best = ranked(list(records), maximize)[:k]
+def best_verdicts(best: Sequence[TrialRecord]) -> str | None:
+    """"the 5 best trials: overfit 4, healthy 1" for the ``best`` trials; None for fewer than two
+    (the note names the best trial's diagnosis already)."""
     if len(best) < 2:
         return None
     counts = Counter(v for r in best if r.diagnosis for v in r.diagnosis.verdicts).most_common()
@@ -113,22 +112,18 @@ def best_verdicts(records: Sequence[TrialRecord], maximize: bool, k: int = TOP_K
                                                                   for label, n in counts)
 
 
-def explored_lines(records: Sequence[TrialRecord], maximize: bool, metric: str,
-                   labels: Iterable[str]) -> list[str]:
-    """How each fix of ``labels`` (the best trials' labels) that the study already searches did."""
-    names = [fix.name for r in ranked(list(records), maximize)[:TOP_K] if r.diagnosis
-             for finding in r.diagnosis.findings if finding.label in set(labels)
+def explored_lines(best: Sequence[TrialRecord], records: Sequence[TrialRecord], maximize: bool,
+                   metric: str) -> list[str]:
+    """How each fix of the ``best`` trials' findings that the study already searches did."""
+    names = [fix.name for r in best if r.diagnosis for finding in r.diagnosis.findings
              for fix in finding.fixes if fix.explored and fix.name in TRIED]
     return [explored_result(name, records, maximize, metric) for name in dict.fromkeys(names)]
 
 
 def overview(records: Sequence[TrialRecord], maximize: bool, metric: str) -> list[str]:
     """The lines of what the study as a whole shows (empty when it shows nothing yet)."""
-    lines = dead_choices(records)
-    verdicts = best_verdicts(records, maximize)
-    if verdicts is not None:
-        lines.append(verdicts)
-        labels = {label for r in ranked(list(records), maximize)[:TOP_K] if r.diagnosis
-                  for label in r.diagnosis.labels}
-        lines += explored_lines(records, maximize, metric, labels)
-    return lines
+    best = ranked(list(records), maximize)[:TOP_K]
+    verdicts = best_verdicts(best)
+    if verdicts is None:
+        return dead_choices(records)
+    return [*dead_choices(records), verdicts, *explored_lines(best, records, maximize, metric)]

@@ -54,7 +54,6 @@ def load_keras(path: Path, table: Table | None = None) -> History:
     return History(rows=rows, source=source)
 
 
-
 def per_class_f1(column: str, cell: str, table: Table, row: int,
                  source: str) -> dict[str, float]:
     """A CSVLogger cell of per-class F1 scores, "[0.7, 0.1, 0.0]" (Keras 3 writes it quoted once

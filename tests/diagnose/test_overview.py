@@ -7,11 +7,11 @@ import pytest
 
 from diagnose.diagnosis import RunContext, diagnose
 from diagnose.fixes import FIXES, tailored
-from diagnose.overview import (best_verdicts, dead_choices, explored_result, explores, overview,
+from diagnose.overview import (TOP_K, best_verdicts, dead_choices, explored_result, explores, overview,
                                with_explored)
 from search.record.diagnosis import Diagnosis, Finding
 from search.record.history import History
-from search.record.trial import TrialRecord
+from search.record.trial import TrialRecord, ranked
 
 EMPTY = History([])
 
@@ -74,10 +74,10 @@ def test_the_best_trials_verdicts_are_counted_best_first():
     records = [record(i, value=v, labels=labels) for i, (v, labels) in enumerate([
         (0.9, ("overfit",)), (0.8, ("overfit", "imbalanced")), (0.1, ("underfit",)),
         (0.7, ("healthy",)), (0.6, ("overfit",)), (0.5, ("healthy",)), (0.2, ("underfit",))])]
-    assert best_verdicts(records, maximize=True) == \
-        "the 5 best trials: overfit 3, healthy 2, imbalanced 1"
-    assert best_verdicts(records[:1], maximize=True) is None  # the note names the best's already
-    assert best_verdicts([record(0, "PRUNED")], maximize=True) is None
+    best = ranked(records, maximize=True)[:TOP_K]
+    assert best_verdicts(best) == "the 5 best trials: overfit 3, healthy 2, imbalanced 1"
+    assert best_verdicts(best[:1]) is None  # the note names the best's already
+    assert overview([record(0, "PRUNED")], maximize=True, metric="value") == []
 
 
 DEMO_STUDY = {"objective": "val_macro_f1",
