@@ -82,7 +82,51 @@ def build_parser() -> Parser:
                           "the journal file plateau.journal). For several machines, run the same "
                           "command on each with one --storage postgresql://...")
     run.add_argument("--worker", help=argparse.SUPPRESS)  # "I/N": set for its workers by --workers
+    run.add_argument("--skip-checks", action="store_true",
+                     help="start without the preflight checks (see the check command)")
     run.set_defaults(handler=cmd_run)
+
+    check = commands.add_parser(
+        "check", help="preflight checks of a study's model and data, in seconds",
+        description="Check a study's setup on its real model and data before hours of search: "
+                    "the head's size, labels, the initial loss, input scaling, overfitting one "
+                    "batch, gradients, class balance. `run` does this first (--skip-checks "
+                    "bypasses it). Exit 2, one line per failed check, when one fails.")
+    check.add_argument("study_file", type=Path, help="a study file")
+    check.add_argument("--data-root", type=Path, metavar="DIR",
+                       help="the dataset's folder, as unpacked (overrides data.root)")
+    check.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                       help="device (default: cuda, else mps, else cpu)")
+    check.set_defaults(handler=cmd_check)
+
+    lr_find = commands.add_parser(
+        "lr-find", help="learning-rate range test (Smith 2017): a suggested learning rate",
+        description="Train the study's model for one sweep of exponentially growing learning "
+                    "rates, smooth the loss, stop once it exceeds 4x its minimum; print the "
+                    "suggested rate and interval and write the loss-vs-lr curve as HTML.")
+    lr_find.add_argument("study_file", type=Path, help="a study file")
+    lr_find.add_argument("--data-root", type=Path, metavar="DIR",
+                         help="the dataset's folder, as unpacked (overrides data.root)")
+    lr_find.add_argument("--out", type=Path, metavar="OUT.html",
+                         help="where to write the plot (default: lr-find-<study>.html)")
+    lr_find.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                         help="device (default: cuda, else mps, else cpu)")
+    lr_find.set_defaults(handler=cmd_lr_find)
+
+    ensemble = commands.add_parser(
+        "ensemble", help="combine the best trials' kept weights: majority vote and averaged "
+                         "probabilities",
+        description="Load the best-epoch weights the study kept for its top-K trials, combine "
+                    "their predictions on the validation and test splits, and report each "
+                    "member's score, the ensemble's and the gain (also written into the study "
+                    "note).")
+    ensemble.add_argument("--storage", metavar="URL", required=True, help="an Optuna storage")
+    ensemble.add_argument("--study", metavar="NAME", required=True, help="the study")
+    ensemble.add_argument("--top-k", type=positive_int, default=3, metavar="K",
+                          help="how many of the best trials (default 3)")
+    ensemble.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                          help="device (default: cuda, else mps, else cpu)")
+    ensemble.set_defaults(handler=cmd_ensemble)
 
     diagnose = commands.add_parser(
         "diagnose", help="say why a run plateaued (overfit, underfit, imbalanced, diverged or "
@@ -273,6 +317,18 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                          "--trial")
     return command.run_study(StorageUrl.parse(args.storage), args.study, args.trial, args.json,
                              args.report, update_dashboard=args.update_dashboard)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    raise UsageError("not built yet")  # issue 12: search/preflight.py
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    raise UsageError("not built yet")  # issue 12: search/lr_find.py
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    raise UsageError("not built yet")  # issue 12: search/ensemble.py
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
