@@ -82,6 +82,7 @@ class StudyConfig:
     early_stopping: EarlyStopping | None  # None: train every trial for max_epochs
     space: SearchSpace
     raw: Mapping[str, Any]  # the study file after overrides, stored with the study
+    keep_weights: int = 0  # keep the best-epoch weights of this many best trials (0: off)
 
     @property
     def direction(self) -> str:
@@ -93,7 +94,13 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     """Read, override and validate a study file. ``parallel``: several processes will share the
     storage, so the default is a journal file (Optuna's storage for that), not SQLite."""
     path = Path(path)
-    raw = fields.read_yaml(path)
+    return study_config_from_mapping(fields.read_yaml(path), path, overrides, parallel)
+
+
+def study_config_from_mapping(raw: Any, path: Path, overrides: Mapping[str, Any] | None = None,
+                              parallel: bool = False) -> StudyConfig:
+    """``load_study_config`` of a study file already read (e.g. the copy a study stores): ``path``
+    names it in messages and gives the default study name."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a study file is a YAML mapping (keys data, space, ...). "
                           f"Got {type(raw).__name__} instead.")
@@ -117,8 +124,9 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     seed = study.take("seed", int, 0, check=fields.non_negative)
     artifacts = study.take("artifact_dir", str, None)
     heartbeat = _heartbeat(study)
+    keep_weights = study.take("keep_weights", int, 0, check=fields.non_negative)
     study.finish(["name", "storage", "seed", "artifact_dir", "heartbeat_interval",
-                  "grace_period", "max_retry"])
+                  "grace_period", "max_retry", "keep_weights"])
 
     data = _data(top.section("data"))
     objective = top.take("objective", str, "val_macro_f1", check=fields.one_of(OBJECTIVE_DIRECTIONS))
@@ -133,7 +141,8 @@ def load_study_config(path: Path | str, overrides: Mapping[str, Any] | None = No
     _check_consistency(top, space, data, objective)
     artifacts_path = storage.artifact_dir(artifacts)
     return StudyConfig(path, name, storage, heartbeat, seed, artifacts_path, data, objective,
-                       budget, sampler, pruner, early_stopping, space, stored)
+                       budget, sampler, pruner, early_stopping, space, stored,
+                       keep_weights=keep_weights)
 
 
 def _data(data: Section) -> DataConfig:
