@@ -24,6 +24,7 @@ from search.config import StudyConfig
 from search.data.splits import Splits
 from search.device import Device, seed_everything
 from search.interrupts import Interrupts
+from search.kept_weights import keep_best_weights
 from search.memory import OUT_OF_MEMORY, free_memory, is_out_of_memory, ruled_out
 from search.models import build_model
 from search.progress import Progress
@@ -132,9 +133,12 @@ class Objective:
         result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
                      device=self.device, objective=config.objective, maximize=self.maximize,
                      seed=seed, on_epoch=lambda history: self.on_epoch(trial, history),
-                     checkpoints=checkpoints)
+                     checkpoints=checkpoints, keep_weights=config.keep_weights > 0)
         self.end(trial, self.finished(trial, hp, result))
         kind = result.stop.kind if result.stop is not None else "completed"
+        if config.keep_weights and kind in ("completed", "plateau"):  # study.keep_weights: k
+            keep_best_weights(trial, config.artifact_dir, config.keep_weights, self.maximize,
+                              result.best_state, result.best_value, self.data)
         if kind != "interrupted":
             checkpoints.remove()
         if kind in ("diverged", "interrupted"):

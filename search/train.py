@@ -55,6 +55,7 @@ class FitResult:
     param_count: int  # trainable parameters
     param_counts: dict[str, int]  # by part (``models.parameter_counts``)
     test: dict[str, float] | None  # the test split scored with the best epoch's weights
+    best_state: dict[str, torch.Tensor] | None = None  # those weights, when kept (see ``fit``)
 
 
 @dataclass
@@ -100,7 +101,9 @@ class Best:
 def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, device: Device,
         objective: str, maximize: bool, seed: int,
         on_epoch: Callable[[History], Stop | None] = lambda history: None,
-        checkpoints: TrialCheckpoints | None = None) -> FitResult:
+        checkpoints: TrialCheckpoints | None = None, keep_weights: bool = False) -> FitResult:
+    """``keep_weights``: keep the best epoch's weights (``FitResult.best_state``) even without a
+    test split to score them on."""
     run = setup(model, data, hp, max_epochs, device, seed)
     history, best, stop = History(), Best(), None
     saved = checkpoints.load() if checkpoints is not None else None
@@ -115,7 +118,7 @@ def fit(model: nn.Module, data: Splits, hp: Hyperparams, *, max_epochs: int, dev
         val_loss, val_true, val_pred = evaluate(run.model, run.val_loader, run.criterion, device)
         history.rows.append(epoch_row(epoch, run, training, val_loss, val_true, val_pred, started))
         keep_best(best, run, history.column(objective), maximize, val_pred,
-                  keep_weights=data.test is not None)
+                  keep_weights=keep_weights or data.test is not None)
         if run.schedule is not None:
             run.schedule.step()
         if checkpoints is not None:  # before on_epoch: a stop it asks for is resumed from here
@@ -260,11 +263,11 @@ def finish(run: Run, data: Splits, history: History, best: Best, stop: Stop | No
         history.per_class = per_class_results(data.val.y, best.predictions,
                                               list(data.train.classes),
                                               data.train.class_counts(), best.epoch)
-        if best.state is not None:
+        if best.state is not None and data.test is not None:
             test = score_test(run, data, best.state)
     reason = stop.reason if stop else f"completed {plural(max_epochs, 'epoch')}"
     return FitResult(history, stop, reason, best.value, best.epoch, count_parameters(run.model),
-                     parameter_counts(run.model), test)
+                     parameter_counts(run.model), test, best.state)
 
 
 def score_test(run: Run, data: Splits, state: dict[str, torch.Tensor]) -> dict[str, float]:
