@@ -242,6 +242,10 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
 
     study = study_runner.create_or_continue(config)  # tables created once, before any worker
     requeue_interrupted(study)
+    from search.lr_find import resolve_auto_lr  # lr: auto, found once here: every worker reads it
+
+    resolve_auto_lr(config, study, lambda: study_runner.load_splits(config),
+                    worker_device(args.device))
     gpus = torch.cuda.device_count() if args.device in (None, "cuda") else 0
     n = args.workers if args.n_trials is None else min(args.workers, args.n_trials)
     options = [part for option in OVERRIDES if getattr(args, option) is not None
@@ -324,7 +328,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
-    raise UsageError("not built yet")  # issue 12: search/lr_find.py
+    from search.config import load_study_config
+    from search.device import pick_device
+    from search.lr_find import lr_find
+    from search.lr_plot import check_folder, write_plot
+    from search.study import load_splits
+
+    config = load_study_config(args.study_file, {"data_root": args.data_root})
+    out = args.out or Path(f"lr-find-{config.name}.html")
+    check_folder(out)
+    found = lr_find(config, load_splits(config), pick_device(args.device))
+    write_plot(found, out, f"LR range test: study '{config.name}' ({config.source})")
+    print("\n".join([*found.lines(), f"plot: {out}"]))
+    return 0
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ Every entry of a study file's ``space`` (and of its ``models.<architecture>`` se
 - a fixed value:                 ``momentum: 0.9``
 - a range to search:             ``lr: {low: 1.0e-4, high: 1.0e-2, log: true}``   (``step`` optional)
 - choices to search:             ``batch_size: {choices: [16, 32, 64]}``
+- for ``lr`` only, ``auto``:      the LR range test's interval (``search.lr_find``), found once when
+                                  the study is created and stored with it
 
 The training hyperparameters and their defaults are the table ``HYPERPARAMETERS`` below; some only
 apply when another one takes a given value (``momentum`` only for ``sgd``), which makes them Optuna
@@ -45,7 +47,14 @@ class Choice:
     choices: tuple[Any, ...]
 
 
-Spec = Fixed | Range | Choice
+@dataclass(frozen=True)
+class Auto:
+    """``lr: auto``: a marker, resolved into a log ``Range`` by the LR range test before any trial
+    (``search.lr_find.resolve_auto_lr``)."""
+
+
+AUTO = "auto"  # the one string ``lr`` accepts besides numbers
+Spec = Fixed | Range | Choice | Auto
 
 
 def possible_values(spec: Spec) -> tuple[Any, ...] | None:
@@ -61,6 +70,8 @@ def suggest(trial: optuna.Trial, name: str, spec: Spec) -> Any:
         return spec.value
     if isinstance(spec, Choice):
         return trial.suggest_categorical(name, spec.choices)
+    if isinstance(spec, Auto):
+        raise ValueError(f"'{name}: auto' must be resolved (search.lr_find) before sampling")
     if spec.integer:
         return trial.suggest_int(name, int(spec.low), int(spec.high), step=int(spec.step or 1),
                                  log=spec.log)
@@ -182,17 +193,30 @@ class Hyperparams:
     grad_clip_norm: float | None
     augmentation: str
     sampling: str
+    lr_interval: tuple[float, float] | None = None  # where lr was sampled, for ``lr: auto``
 
     def to_json(self) -> dict[str, Any]:
         values = dict(self.__dict__)
+        interval = values.pop("lr_interval")
+        if interval is not None:  # stated with the trial: its lr came from the LR range test
+            values["lr_interval"] = list(interval)
         values.update({f"{self.architecture}.{k}": v for k, v in values.pop("model_kwargs").items()})
         return values
+
+    @classmethod
+    def from_json(cls, values: Mapping[str, Any]) -> Hyperparams:
+        """The hyperparameters ``to_json`` wrote (other keys, e.g. notes on where a value came
+        from, are left out)."""
+        arch = values["architecture"]
+        kwargs = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(f"{arch}.")}
+        return cls(model_kwargs=kwargs, **{name: values.get(name) for name in HYPERPARAMETERS})
 
 
 @dataclass(frozen=True)
 class SearchSpace:
     params: Mapping[str, Spec]
     models: Mapping[str, Mapping[str, Spec]] = field(default_factory=dict)
+    lr_interval: tuple[float, float] | None = None  # ``lr: auto`` resolved to this range
 
     def sample(self, trial: optuna.Trial) -> Hyperparams:
         """Suggest every hyperparameter that applies to this trial (Optuna's define-by-run)."""
@@ -205,14 +229,16 @@ class SearchSpace:
         arch = values["architecture"]
         values["model_kwargs"] = {knob: suggest(trial, f"{arch}.{knob}", spec)
                                   for knob, spec in self.models.get(arch, {}).items()}
-        return Hyperparams(**values)
+        return Hyperparams(**values, lr_interval=self.lr_interval)
 
 
 def parse_space(space: Section, models: Section) -> SearchSpace:
     """Validate the ``space`` and ``models`` sections of a study file."""
     params: dict[str, Spec] = {}
     for name, hp in HYPERPARAMETERS.items():
-        if space.has(name):
+        if name == "lr" and isinstance(space.peek(name), str):
+            params[name] = _auto(space, name)
+        elif space.has(name):
             params[name] = parse_spec(space, name, hp.type, hp.check, nullable=hp.default is None)
         elif hp.default is ...:
             raise fields.ConfigError(f"{space.source}: '{space.key(name)}' is required but missing; "
@@ -247,6 +273,16 @@ def parse_space(space: Section, models: Section) -> SearchSpace:
                 model_specs[arch][knob] = spec
         section.finish(list(knobs(arch)))
     return SearchSpace(params, model_specs)
+
+
+def _auto(space: Section, name: str) -> Auto:
+    """``lr: auto``; any other string is an error naming every form ``lr`` takes."""
+    value = space.take(name, str)
+    if value != AUTO:
+        raise space.error(space.key(name), f"a positive number, {{low: ..., high: ..., log: true}}, "
+                                           f"{{choices: [...]}} or '{AUTO}' (the LR range test)",
+                          value)
+    return Auto()
 
 
 def _check_knob(section: Section, arch: str, knob: str, spec: Spec) -> None:

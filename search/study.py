@@ -31,6 +31,7 @@ from search.data.splits import Splits, shipped_split, stratified_split
 from search.device import Device, pick_device
 from search.heartbeat import Heartbeat
 from search.interrupts import Interrupts
+from search.lr_find import resolve_auto_lr
 from search.objective import Objective, TrialEnded
 from search.progress import Progress
 from search.record.errors import StorageError
@@ -164,6 +165,7 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
                   f"{len(splits.train)} train / {len(splits.val)} val examples of "
                   f"{len(splits.train.classes)} classes; objective {config.objective} "
                   f"({config.direction}); device {device.describe()}")
+    config = resolve_auto_lr(config, study, lambda: splits, device, progress.line)  # lr: auto
     finished: list[int] = []
     objective = Objective(config, splits, device, progress, hooks.trial_ended, interrupts)
     callbacks = [progress.trial_finished, lambda _, t: finished.append(t.number),

@@ -116,3 +116,19 @@ def test_a_factory_architecture_and_its_knobs_come_from_the_users_module(write_s
         "models": Replace({"my_models:tiny": {"width": {"choices": [4, 8]}}})}))
     assert config.space.params["architecture"] == Fixed("my_models:tiny")
     assert config.space.models["my_models:tiny"] == {"width": Choice((4, 8))}
+
+
+@pytest.mark.parametrize("lr, message", [
+    ("fast", "'space.lr' must be a positive number, {low: ..., high: ..., log: true}, "
+             "{choices: [...]} or 'auto' (the LR range test). Got 'fast' instead."),
+    ("Auto", "Got 'Auto' instead."),
+    (-1.0, "'space.lr'"),
+])
+def test_lr_auto_is_the_one_string_lr_takes(write_study, lr, message):
+    from search.space import Auto
+
+    config = load_study_config(write_study({"space": {"lr": "auto"}}))
+    assert config.space.params["lr"] == Auto() and config.raw["space"]["lr"] == "auto"
+    with pytest.raises(ConfigError) as info:
+        load_study_config(write_study({"space": {"lr": lr}}))
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -69,3 +69,15 @@ def test_specs_become_the_matching_optuna_distributions(spec, distribution):
     trial = study.ask()
     suggest(trial, "x", spec)
     assert trial.distributions["x"] == distribution
+
+
+def test_lr_auto_must_be_resolved_and_the_interval_is_stated_in_the_hparams():
+    from search.space import Auto
+
+    with pytest.raises(ValueError, match="resolved"):
+        sample(space(lr=Auto()), {"c3d.width": 8})
+    resolved = SearchSpace({**space().params, "lr": Range(1e-3, 1e-2, log=True)},
+                           space().models, lr_interval=(1e-3, 1e-2))
+    _, hp = sample(resolved, {"c3d.width": 8, "lr": 4e-3})
+    assert hp.lr == 4e-3 and hp.to_json()["lr_interval"] == [1e-3, 1e-2]
+    assert "lr_interval" not in sample(space(), {"c3d.width": 8})[1].to_json()
