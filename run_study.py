@@ -245,7 +245,7 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     from search.lr_find import resolve_auto_lr  # lr: auto, found once here: every worker reads it
 
     resolve_auto_lr(config, study, lambda: study_runner.load_splits(config),
-                    worker_device(args.device))
+                    worker_device(args.device), lambda line: print(line, file=sys.stderr))
     gpus = torch.cuda.device_count() if args.device in (None, "cuda") else 0
     n = args.workers if args.n_trials is None else min(args.workers, args.n_trials)
     options = [part for option in OVERRIDES if getattr(args, option) is not None
