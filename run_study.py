@@ -196,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = make_progress(args.n_trials, worker=args.worker)
     with Interrupts() as interrupts:
         run = study_runner.run(config, progress, device, diagnosing_hooks(config, args.worker),
-                               args.n_trials, interrupts)
+                               args.n_trials, interrupts, checks=not args.skip_checks)
     if args.worker is not None:  # the launching process reports on the study once
         return interrupts.exit_code
     return report(run, config, interrupts.received)
@@ -240,6 +240,12 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     from search import workers
     from search.resume import requeue_interrupted
 
+    if not args.skip_checks:  # once, here: the workers start with --skip-checks
+        from search.preflight import preflight
+        from search.progress import make_progress
+
+        preflight(config, study_runner.load_splits(config), worker_device(args.device),
+                  make_progress(args.n_trials).line)
     study = study_runner.create_or_continue(config)  # tables created once, before any worker
     requeue_interrupted(study)
     from search.lr_find import resolve_auto_lr  # lr: auto, found once here: every worker reads it
@@ -252,7 +258,7 @@ def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
                for part in (flag(option), str(getattr(args, option)))]
     base = [sys.executable, __file__, "run", str(args.study_file), *options, "--storage",
             config.storage.url, "--artifact-dir", str(config.artifact_dir),
-            *(["--device", args.device] if args.device else [])]
+            *(["--device", args.device] if args.device else []), "--skip-checks"]
     started = workers.start(workers.commands(base, n, args.n_trials),
                             [workers.placement(i, n, gpus, os.cpu_count() or 1) for i in range(n)])
     received = workers.supervise(started)
@@ -324,7 +330,20 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    raise UsageError("not built yet")  # issue 12: search/preflight.py
+    """One line per check; a failure raises PreflightError (exit 2, the failures on stderr)."""
+    from search.config import load_study_config
+    from search.preflight import failures_error, run_checks
+    from search.study import load_splits
+
+    config = load_study_config(args.study_file, {"data_root": args.data_root})
+    results = run_checks(config, load_splits(config), worker_device(args.device))
+    for result in results:
+        if result.passed or result.warning:
+            print(result.line())
+    error = failures_error(results)
+    if error is not None:
+        raise error
+    return 0
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:

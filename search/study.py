@@ -33,6 +33,7 @@ from search.heartbeat import Heartbeat
 from search.interrupts import Interrupts
 from search.lr_find import resolve_auto_lr
 from search.objective import Objective, TrialEnded
+from search.preflight import preflight
 from search.progress import Progress
 from search.record.errors import StorageError
 from search.record.history import OBJECTIVE_NAMES, objective_column
@@ -148,17 +149,20 @@ def create_or_continue(config: StudyConfig) -> optuna.Study:
 
 def run(config: StudyConfig, progress: Progress, device: Device | None = None,
         hooks: Hooks = Hooks(), more_trials: int | None = None,
-        interrupts: Interrupts | None = None) -> StudyRun:
+        interrupts: Interrupts | None = None, checks: bool = True) -> StudyRun:
     """Run the trials the study still lacks of ``budget.n_trials`` (or ``more_trials`` more), until
-    the timeout, or until ``interrupts`` receives a signal."""
+    the timeout, or until ``interrupts`` receives a signal. ``checks``: run the preflight checks
+    first (``search.preflight``; a failure stops here, nothing stored)."""
     since = datetime.datetime.now() - datetime.timedelta(seconds=config.heartbeat.grace_period)
     splits = load_splits(config)
+    device = device or pick_device()
+    if checks:
+        preflight(config, splits, device, progress.line)
     check_writable(config.artifact_dir)  # before the storage: bad input, not a failed trial
     study = create_or_continue(config)
     requeued = requeue_interrupted(study)
     trials = study.get_trials(deepcopy=False)
     planned = progress.n_trials = to_run(config.budget.n_trials, more_trials, trials)
-    device = device or pick_device()
     progress.line(f"study '{config.name}' ({plural(len(trials), 'trial')} so far"
                   f"{f', {len(requeued)} interrupted ones queued again' if requeued else ''}) in "
                   f"{config.storage.describe()}: {config.data.kind} data, "

@@ -27,3 +27,8 @@ class StorageError(PlateauError):
 
 class LogError(PlateauError):
     """A training log, a predictions file or a stored study cannot be read as a run's history."""
+
+
+class PreflightError(PlateauError):
+    """A preflight check of the study's model and data failed (``search.preflight``): one line per
+    failed check."""
