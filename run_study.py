@@ -363,7 +363,12 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    raise UsageError("not built yet")  # issue 12: search/ensemble.py
+    from search.device import pick_device
+    from search.ensemble import ensemble_study
+
+    print(ensemble_study(StorageUrl.parse(args.storage), args.study, args.top_k,
+                         pick_device(args.device)))
+    return 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
