@@ -21,10 +21,11 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NoReturn, Sequence
 
-from search.overrides import OVERRIDES, flag, positive_int
+from search.overrides import OVERRIDES, flag, positive_float, positive_int
 from search.record.errors import PlateauError
 from search.record.storage import StorageUrl, storage_failure
 
@@ -85,6 +86,32 @@ def build_parser() -> Parser:
     run.add_argument("--skip-checks", action="store_true",
                      help="start without the preflight checks (see the check command)")
     run.set_defaults(handler=cmd_run)
+
+    fix = commands.add_parser(
+        "fix", help="try the diagnosis's fixes in a new study and say whether they lifted the "
+                    "plateau (exit 0: beyond the baseline's noise, 1: not)",
+        description="Diagnose a baseline (a study's best trial, another trial, or a LOG with the "
+                    "study file that reproduces it), then run a new study, NAME-fix: the baseline "
+                    "re-run with other seeds (its noise), one trial per fix, then the sampler in "
+                    "the changed space. Prints before and after, which fix made the difference "
+                    "and whether the label is gone; exit 0 when the gain beats the noise, 1 when "
+                    "not, 2 on bad input.")
+    fix.add_argument("log", nargs="?", type=Path, metavar="LOG",
+                     help="a Keras CSV, Lightning metrics.csv or TensorBoard log (with --study-file)")
+    fix.add_argument("--study-file", type=Path, metavar="YAML",
+                     help="with a LOG: the study file that reproduces the logged run")
+    fix.add_argument("--storage", metavar="URL", help="an Optuna storage (with --study; with a LOG: "
+                                                     "where the fix study goes)")
+    fix.add_argument("--study", metavar="NAME", help="the baseline's study")
+    fix.add_argument("--trial", type=int, metavar="N", help="the baseline trial (default: the best)")
+    limit = fix.add_mutually_exclusive_group()
+    limit.add_argument("--budget-trials", type=positive_int, metavar="K",
+                       help="trials in the fix study (default: the enqueued ones + 4 sampled)")
+    limit.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                       help="stop starting trials after this long (the enqueued ones run first)")
+    fix.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                     help="training device (default: cuda, else mps, else cpu)")
+    fix.set_defaults(handler=cmd_fix)
 
     check = commands.add_parser(
         "check", help="preflight checks of a study's model and data, in seconds",
@@ -327,6 +354,186 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
                          "--trial")
     return command.run_study(StorageUrl.parse(args.storage), args.study, args.trial, args.json,
                              args.report, update_dashboard=args.update_dashboard)
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    """Diagnose the baseline, plan the fix study (``diagnose.lift_plan``), validate it fix by fix,
+    run it, judge it (``diagnose.lift``), print and publish the before/after."""
+    import optuna
+    import yaml
+
+    from diagnose import lift, lift_plan
+    from search import study as study_runner
+    from search.interrupts import Interrupts
+    from search.progress import make_progress
+
+    base = fix_baseline(args)
+    fixes = lift_plan.direct_fixes(base.diagnosis)
+    if not fixes:
+        print(f"{base.name} is diagnosed {base.diagnosis.label_text}: no fix of the table changes "
+              f"its study file, so there is nothing to try.")
+        return 1
+    name = free_study_name(base.storage, f"{base.study}-fix")
+    folder = base.storage.artifact_dir(base.config.get("study", {}).get("artifact_dir")) / "fix"
+    fixes, left_out = valid_fixes(base, fixes, name, folder)
+    planned = lift_plan.plan(base.config, name, fixes, base.hparams, base.seed, None, left_out)
+    n_trials = None if args.timeout else args.budget_trials or (
+        len(planned.trials) + lift_plan.SEARCH_TRIALS)
+    if n_trials is not None and n_trials < len(planned.trials):
+        raise UsageError(f"--budget-trials must be at least {len(planned.trials)}: the baseline's "
+                         f"{lift_plan.BASELINE_RUNS} re-runs and one trial per fix. Got "
+                         f"{n_trials} instead")
+    path = folder / f"{name}.yaml"
+    budget = {**planned.study_file["budget"], "n_trials": n_trials,
+              **({"timeout": args.timeout} if args.timeout else {})}
+    path.write_text(yaml.safe_dump({**planned.study_file, "budget": budget}, sort_keys=False),
+                    encoding="utf-8")
+    config = load_fix_config(path, base.storage)
+    print(f"fix of {base.name} ({base.diagnosis.label_text}): study '{name}' with "
+          f"{', '.join(f.name for f in fixes)}"
+          + (f"; left out: {'; '.join(left_out)}" if left_out else "") + f"; study file {path}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the lines above say it all
+    study = study_runner.create_or_continue(config)
+    for trial in planned.trials:
+        study.enqueue_trial(dict(trial.params), user_attrs=dict(trial.user_attrs))
+    with Interrupts() as interrupts:
+        run = study_runner.run(config, make_progress(n_trials), worker_device(args.device),
+                               diagnosing_hooks(config), None, interrupts)
+    if interrupts.received:
+        return report(run, config, interrupts.received)
+    return fix_verdict(run, base, config, lift, planned)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run ``fix`` starts from: a stored trial, or a log with the study file reproducing it."""
+
+    name: str  # "trial #13 of study 'demo'", or the log's path
+    study: str  # the fix study is named after it
+    storage: StorageUrl  # where the fix study goes
+    config: Mapping[str, Any]  # the study file's content the fixes change
+    diagnosis: Any  # its Diagnosis, fixes tailored to ``config``
+    hparams: Mapping[str, Any]  # every hyperparameter it trained with
+    original: float | None  # its objective where it ran
+    seed: int  # the fix study's seed: trial k trains with seed + k, seeds the baseline never used
+
+
+def fix_baseline(args: argparse.Namespace) -> Baseline:
+    """The baseline of ``fix``: ``--storage/--study [--trial]`` or ``LOG --study-file``."""
+    from diagnose.diagnosis import diagnosed
+    from diagnose.loaders.storage import load_study
+    from search.record.trial import ranked
+
+    if args.log is not None:
+        if args.study or args.trial is not None or args.study_file is None:
+            raise UsageError("give a LOG with --study-file YAML (the study file that reproduces "
+                             "its run), or --storage URL --study NAME [--trial N]")
+        return log_baseline(args)
+    if not (args.storage and args.study) or args.study_file is not None:
+        raise UsageError("give --storage URL --study NAME [--trial N], or a LOG with --study-file")
+    storage = StorageUrl.parse(args.storage)
+    stored = load_study(storage, args.study)
+    config = stored.study.user_attrs.get("config")
+    if not isinstance(config, dict):
+        raise PlateauError(f"storage '{storage.url}': study '{args.study}' was not run by plateau "
+                           f"(it stores no study file); fix a plateau study, or a LOG with "
+                           f"--study-file.")
+    records = diagnosed(stored.records, config)
+    maximize = stored.study.direction.name != "MINIMIZE"
+    chosen = ([r for r in records if r.number == args.trial] if args.trial is not None
+              else ranked(records, maximize)[:1])
+    if not chosen or chosen[0].value is None or not chosen[0].hparams:
+        which = f"trial {args.trial}" if args.trial is not None else "a completed trial"
+        raise PlateauError(f"storage '{storage.url}': study '{args.study}' has no {which} with a "
+                           f"value to fix; give --trial N of a finished plateau trial.")
+    record = chosen[0]
+    seed = int((config.get("study") or {}).get("seed", 0)) + len(records)
+    return Baseline(f"trial #{record.number} of study '{args.study}'", args.study, storage,
+                    config, record.diagnosis, record.hparams, record.value, seed)
+
+
+def log_baseline(args: argparse.Namespace) -> Baseline:
+    """A log's baseline: its diagnosis tailored to the study file, and the study file's settings
+    (a fixed value, the first choice, a range's middle: ``lift_plan.representative``)."""
+    import math
+
+    from optuna.trial import FixedTrial
+
+    from diagnose.command import diagnose_log, read_study_file
+    from diagnose.lift_plan import representative
+    from search.config import load_study_config
+
+    study_file = read_study_file(args.study_file)
+    config = load_study_config(args.study_file)
+    history, diagnosis = diagnose_log(args.log, None, study_file.raw)
+    raw_models = study_file.raw.get("models") or {}
+    arch = representative(study_file.raw["space"]["architecture"])
+    params = {**{k: representative(v) for k, v in study_file.raw["space"].items()},
+              **{f"{arch}.{k}": representative(v) for k, v in raw_models.get(arch, {}).items()}}
+    hparams = config.space.sample(FixedTrial(params)).to_json()
+    column = [v for v in history.column(config.objective) if v is not None and math.isfinite(v)]
+    original = (max(column) if config.direction == "maximize" else min(column)) if column else None
+    storage = StorageUrl.parse(args.storage) if args.storage else config.storage
+    return Baseline(f"{args.log}", config.name, storage, study_file.raw, diagnosis, hparams,
+                    original, config.seed)
+
+
+def free_study_name(storage: StorageUrl, name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``, ... : the first no study in ``storage`` has (each
+    ``fix`` is a new study, whatever ran before)."""
+    import optuna
+
+    taken = set(optuna.study.get_all_study_names(storage.open()))
+    return next(n for n in (name, *(f"{name}-{k}" for k in range(2, 10_000))) if n not in taken)
+
+
+def valid_fixes(base: Baseline, fixes, name: str, folder: Path) -> tuple[list, list[str]]:
+    """The fixes whose study file validates alone (e.g. a video backbone offered to an image study
+    does not), and a line on each one left out."""
+    import tempfile
+
+    import yaml
+
+    from diagnose.lift_plan import fix_study_file
+    from search.config import load_study_config
+    from search.record.errors import ConfigError
+
+    folder.mkdir(parents=True, exist_ok=True)
+    kept, left_out = [], []
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        for fix in fixes:
+            path = Path(scratch) / f"{name}.yaml"
+            path.write_text(yaml.safe_dump(fix_study_file(base.config, name, [fix], base.seed, 1)),
+                            encoding="utf-8")
+            try:
+                load_study_config(path, {"storage": base.storage.url})
+                kept.append(fix)
+            except ConfigError as exc:
+                left_out.append(f"{fix.name} ({str(exc).split(': ', 1)[-1]})")
+    return kept, left_out
+
+
+def load_fix_config(path: Path, storage: StorageUrl) -> StudyConfig:
+    from search.config import load_study_config
+
+    return load_study_config(path, {"storage": storage.url})
+
+
+def fix_verdict(run, base: Baseline, config: StudyConfig, lift, planned) -> int:
+    """Judge the fix study, print the before/after, keep it in the study's note; the exit code."""
+    from diagnose.dashboard.publish import LIFT_NOTE, publish_study
+    from diagnose.diagnosis import diagnosed
+    from diagnose.lift_plan import ROLE
+
+    records = diagnosed(run.records, config.raw)
+    roles = {t.number: t.user_attrs.get(ROLE) for t in run.study.get_trials(deepcopy=False)}
+    judged = lift.judge(records, roles, base.hparams, base.original, base.diagnosis.verdicts,
+                        config.objective, config.direction == "maximize")
+    print("\n".join(lift.lines(judged, base.name, planned.name, roles, records)))
+    run.study.set_user_attr(LIFT_NOTE, lift.markdown(judged, base.name, planned.name, roles,
+                                                     records))
+    publish_study(run.study, records, config.storage)
+    return lift.exit_code(judged)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from search.models import build_model
 from search.progress import Progress
 from search.record.history import History
 from search.record.storage import set_trial_user_attrs
-from search.record.trial import (PLATEAU_STOP, PRUNED_AT, TrialRecord, epoch_attrs,
+from search.record.trial import (PINNED, PLATEAU_STOP, PRUNED_AT, TrialRecord, epoch_attrs,
                                  start_attrs)
 from search.space import Hyperparams
 from search.train import FitResult, Stop, fit
@@ -62,9 +62,16 @@ def attempts(trial: optuna.Trial, trials: list[FrozenTrial]) -> tuple[int, ...]:
 def repeated(trial: optuna.Trial, trials: list[FrozenTrial],
              retried: tuple[int, ...]) -> FrozenTrial | None:
     """The first other trial of the study with this trial's parameters, if any, but for the
-    attempts this trial retries."""
+    attempts this trial retries (a pinned trial is a deliberate re-run: never a repeat)."""
+    if trial.user_attrs.get(PINNED):
+        return None
     return next((t for t in trials if t.number != trial.number and t.number not in retried
-                 and t.params == trial.params), None)
+                 and not t.user_attrs.get(PINNED) and t.params == trial.params), None)
+
+
+def max_epochs(trial: optuna.Trial, config: StudyConfig) -> int:
+    """The trial's epochs: its pinned ones (``PINNED``), else the study's."""
+    return (trial.user_attrs.get(PINNED) or {}).get("max_epochs") or config.budget.max_epochs
 
 
 class Objective:
@@ -83,9 +90,11 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         config = self.config
-        hp = config.space.sample(trial)
+        pinned = trial.user_attrs.get(PINNED)
+        hp = Hyperparams.from_json(pinned["hparams"]) if pinned else config.space.sample(trial)
         write(trial, start_attrs(hp.to_json(), self.worker))
-        self.progress.trial_started(trial.number, trial.params, config.budget.max_epochs)
+        shown = {"pinned": pinned.get("label", "yes")} if pinned else trial.params
+        self.progress.trial_started(trial.number, shown, max_epochs(trial, config))
         self.history = History()
         checkpoints: TrialCheckpoints | None = None
         try:
@@ -130,7 +139,7 @@ class Objective:
         model = build_model(hp.architecture, num_classes=len(self.data.train.classes),
                             in_channels=self.data.train.x.shape[1], dropout=hp.dropout,
                             **hp.model_kwargs)
-        result = fit(model, self.data, hp, max_epochs=config.budget.max_epochs,
+        result = fit(model, self.data, hp, max_epochs=max_epochs(trial, config),
                      device=self.device, objective=config.objective, maximize=self.maximize,
                      seed=seed, on_epoch=lambda history: self.on_epoch(trial, history),
                      checkpoints=checkpoints, keep_weights=config.keep_weights > 0)

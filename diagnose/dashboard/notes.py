@@ -115,14 +115,16 @@ def next_study(name: str, fixes: Sequence[Fix], config: Mapping[str, Any],
 
 def study_note(name: str, records: Sequence[TrialRecord], best: TrialRecord | None, metric: str,
                config: Mapping[str, Any] | None, storage: StorageUrl,
-               maximize: bool = True) -> str:
-    """The study's note: trials by state and diagnosis, the best trial, what the study as a whole
-    shows, the next study to run."""
+               maximize: bool = True, sections: Sequence[str] = ()) -> str:
+    """The study's note: trials by state and diagnosis, ``sections`` (markdown lines a command kept
+    with the study: a fix study's before/after), the best trial, what the study as a whole shows,
+    the next study to run."""
     states = Counter(r.state for r in records)
     lines = [f"# Study {name}", "",
              f"{plural(len(records), 'trial')}: " + ", ".join(f"{n} {s.lower()}" for s, n in
                                                    states.most_common()) + ".", "",
              f"Diagnoses: {counts_text(label_counts(r.diagnosis for r in records), len(records))}.",
              ""]
+    lines += [*sections, *([""] if sections else [])]
     lines += study_advice(name, records, best, metric, config, storage, maximize)
     return "\n".join(lines).rstrip() + "\n"

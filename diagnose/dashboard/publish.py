@@ -31,6 +31,12 @@ from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord, ranked
 
 
+# Study user attributes holding markdown lines that a command wrote for the study note, kept there so
+# that every later publish keeps them: a fix study's before/after (``run_study.py fix``).
+LIFT_NOTE = "lift_note"
+NOTE_SECTIONS = (LIFT_NOTE,)
+
+
 def history_csv(history: History, path: Path) -> Path:
     """The epoch rows as CSV, columns as stored (empty cell: not measured; nan/inf as written).
     Written with the csv module, not pandas: a DataFrame cannot tell a logged NaN from a missing
@@ -73,9 +79,10 @@ def publish_study(study: optuna.Study, records: Sequence[TrialRecord], storage: 
         live = optuna.Trial(study, record.trial_id)  # a note needs a Trial, not a FrozenTrial
         optuna_dashboard.save_note(live, trial_note(record))
     best = next(iter(ranked(plateau, maximize)), None)
+    sections = [line for key in NOTE_SECTIONS for line in study.user_attrs.get(key, ())]
     optuna_dashboard.save_note(study, study_note(study.study_name, plateau, best, metric,
                                                  study.user_attrs.get("config"), storage,
-                                                 maximize))
+                                                 maximize, sections))
     figures = study_figures(plateau, maximize)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotly/optuna "experimental" warnings

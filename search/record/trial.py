@@ -33,6 +33,11 @@ FINAL_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "va
 PRUNED_AT = "pruned at epoch"
 PLATEAU_STOP = "stopped on plateau"
 
+# The user attribute of a trial enqueued with its hyperparameters pinned (``run_study.py fix``
+# re-measures a baseline so): {"hparams": {...}, "max_epochs": N, "replicate": k}. It trains with
+# those whatever the space samples, and is never a repeat of another trial (another seed, on purpose).
+PINNED = "pinned"
+
 # Run facts stored under their own names, as the README's attribute table lists them.
 _FACTS = ("hparams", "objective", "direction", "best_epoch", "stop_reason", "param_count",
           "param_counts", "class_counts", "device", "worker", "test", "error", "traceback")
