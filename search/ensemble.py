@@ -1,9 +1,9 @@
-"""An ensemble of a study's best trials, from the best-epoch weights the study kept (``kept_weights``).
+"""An ensemble of a study's best trials, from the best-epoch weights it kept (``kept_weights``).
 
 ``run_study.py ensemble --storage URL --study NAME --top-k K``: the study's stored study file is
-validated again (``config.study_config_from_mapping``) and its data split once, as the trials saw it;
-the K best COMPLETE trials by value (the study's direction) whose weights file is still there are
-rebuilt from their ``hparams``, loaded (``torch.load(weights_only=True)``) and predict softmax
+validated again (``config.study_config_from_mapping``) and its data split once, as the trials saw
+it; the K best COMPLETE trials by value (the study's direction) whose weights file is still there
+are rebuilt from their ``hparams``, loaded (``torch.load(weights_only=True)``) and predict softmax
 probabilities on the validation split and, when the study has one, the test split. Two ensembles:
 the majority vote of the members' classes (ties broken by the summed probabilities of the tied
 classes) and the class of the averaged probabilities. Each is scored with ``summary_metrics`` (the
@@ -60,9 +60,10 @@ class Member:
 class Ensemble:
     study_name: str
     members: list[Member]  # best first
-    skipped: list[str]  # why a better trial is not a member ("weights removed")
+    skipped: list[int]  # better trials whose weights file is gone (removed, or unreadable)
     labels: dict[str, np.ndarray]  # split name ("val", "test") -> true classes
-    table: pandas.DataFrame  # one row per member, per ensemble and per gain; columns as ``columns``
+    table: pandas.DataFrame  # one row per member, per ensemble and per gain
+    asked: int  # --top-k
 
 
 def open_study(storage: StorageUrl, name: str) -> optuna.Study:
@@ -88,9 +89,9 @@ def stored_config(study: optuna.Study, storage: StorageUrl) -> StudyConfig:
 
 
 def chosen(study: optuna.Study, config: StudyConfig, folder: Path,
-           top_k: int) -> tuple[list[tuple[FrozenTrial, dict[str, Any]]], list[str]]:
+           top_k: int) -> tuple[list[tuple[FrozenTrial, dict[str, Any]]], list[int]]:
     """The ``top_k`` best COMPLETE trials whose weights file is still there, with its content, best
-    first; and why better trials with a recorded file were passed over."""
+    first; and the better trials passed over, their file gone."""
     if top_k < MIN_MEMBERS:
         raise ConfigError(f"The '--top-k' option of ensemble must be at least {MIN_MEMBERS} (one "
                           f"model is no ensemble). Got {top_k} instead.")
@@ -109,8 +110,7 @@ def chosen(study: optuna.Study, config: StudyConfig, folder: Path,
             break
         content = load_weights(folder, trial.user_attrs[WEIGHTS_ATTR])
         if content is None:
-            skipped.append(f"trial #{trial.number}: its weights file was removed (beyond the kept "
-                           f"best) or is unreadable")
+            skipped.append(trial.number)
         else:
             found.append((trial, content))
     if len(found) < MIN_MEMBERS:
@@ -202,20 +202,21 @@ def build(study: optuna.Study, config: StudyConfig, top_k: int, device: Device) 
         predictions[name] = {s: combine([m.probabilities[s] for m in members]) for s in labels}
     table = scores(predictions, labels, len(splits.train.classes),
                    [f"trial #{m.number}" for m in members])
-    return Ensemble(study.study_name, members, skipped, labels, table)
+    return Ensemble(study.study_name, members, skipped, labels, table, top_k)
 
 
 def markdown(result: Ensemble) -> str:
     """The result as the command prints it and the study note shows it."""
     sizes = " / ".join(f"{len(y)} {split}" for split, y in result.labels.items())
+    fewer = f"; {result.asked} asked, fewer kept" if len(result.members) < result.asked else ""
     lines = [f"{NOTE_HEADING}",
              "",
              f"The {len(result.members)} best trials of study '{result.study_name}' with kept "
              f"weights ({', '.join(f'#{m.number}' for m in result.members)}), on {sizes} examples "
-             f"({datetime.date.today().isoformat()}):",
+             f"({datetime.date.today().isoformat()}{fewer}):",
              "",
-             *(f"- skipped {line}" for line in result.skipped),
-             *([""] if result.skipped else []),
+             *([f"Skipped: {', '.join(f'#{n}' for n in result.skipped)} (weights file "
+                f"removed, beyond the kept best, or unreadable).", ""] if result.skipped else []),
              result.table.to_markdown(floatfmt=".4f")]
     return "\n".join(lines)
 

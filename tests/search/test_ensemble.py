@@ -22,8 +22,10 @@ from sklearn.metrics import accuracy_score, f1_score
 import run_study
 from search import ensemble
 from search.config import study_config_from_mapping
+from search.device import pick_device
 from search.kept_weights import WEIGHTS_ATTR
 from search.models import build_model
+from search.record.storage import StorageUrl
 from search.study import load_splits
 
 DIGITS = {"study": {"seed": 0, "keep_weights": 3},
@@ -127,7 +129,7 @@ def test_the_study_note_gets_one_ensemble_section(digits_study, reported):
     other = optuna.create_study(study_name="noted", storage=url)  # a note with sections after it
     optuna_dashboard.save_note(other, f"# Study noted\n\nfirst\n\n{ensemble.NOTE_HEADING}\n\nold"
                                       f"\n\n## What to try next\n\nlast\n")
-    result = ensemble.Ensemble("noted", [], [], {}, pandas.DataFrame())
+    result = ensemble.Ensemble("noted", [], [], {}, pandas.DataFrame(), 3)
     ensemble.publish(other, result, study.user_attrs[ensemble.ENSEMBLE_ATTR]["note"])
     note = optuna_dashboard.get_note(other)
     assert note.count(ensemble.NOTE_HEADING) == 1 and "old" not in note
@@ -157,3 +159,14 @@ def test_bad_inputs_are_one_line_and_exit_2(digits_study, capsys, tmp_path):
         assert run_study.main(["ensemble", "--storage", url, *args]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1, err
+
+
+def test_asking_for_more_members_than_were_kept_says_which_were_skipped(digits_study):
+    url, study, artifacts = digits_study
+    result = ensemble.build(study, ensemble.stored_config(study, StorageUrl.parse(url)), 5,
+                            pick_device("cpu"))
+    removed = [t.number for t in study.get_trials(states=(TrialState.COMPLETE,))
+               if not (artifacts / t.user_attrs[WEIGHTS_ATTR]).is_file()]
+    assert len(result.members) == 3 and result.skipped == removed and len(removed) == 1
+    text = ensemble.markdown(result)
+    assert "5 asked, fewer kept" in text and f"Skipped: #{removed[0]} (weights file removed" in text

@@ -1,5 +1,5 @@
-"""Keep-top-k: a study with ``study.keep_weights: k`` ends with exactly k weights files, those of its
-k best completed trials, uploaded to Optuna's artifact store, loadable weights-only, and holding
+"""Keep-top-k: a study with ``study.keep_weights: k`` ends with exactly k weights files, those of
+its k best completed trials, uploaded to Optuna's artifact store, loadable weights-only, and holding
 the best epoch's weights; removal tolerates files already gone; the option is validated."""
 
 from __future__ import annotations
@@ -42,10 +42,12 @@ def test_exactly_the_k_best_trials_keep_their_weights(kept_study):
     trials = study.get_trials(states=(TrialState.COMPLETE,))
     assert len(trials) == 5
     best_two = sorted(trials, key=lambda t: (-t.value, t.number))[:2]  # maximize; ties: earlier
-    present = [t.number for t in trials if (artifacts / t.user_attrs.get(WEIGHTS_ATTR, "-")).is_file()]
+    present = [t.number for t in trials
+               if (artifacts / t.user_attrs.get(WEIGHTS_ATTR, "-")).is_file()]
     assert present == sorted(t.number for t in best_two)
     # nothing else on disk but the dashboard's history CSVs: the disk stays bounded
-    csvs = {meta.artifact_id for t in trials for meta in get_all_artifact_meta(t, storage=study._storage)
+    csvs = {meta.artifact_id for t in trials
+            for meta in get_all_artifact_meta(t, storage=study._storage)
             if meta.filename.endswith("-history.csv")}
     files = {p.name for p in artifacts.iterdir()}
     assert files == csvs | {t.user_attrs[WEIGHTS_ATTR] for t in best_two}
