@@ -44,6 +44,9 @@ OVERFIT_LR = 1e-2
 OVERFIT_FALL = 0.9
 OVERFIT_STEPS = 300
 OVERFIT_SECONDS = 15.0
+# The fewest steps any shipped model needed (c3d of demo.yaml): when the first step shows that these
+# many would pass the cap (a large model on a CPU), the check stops there, inconclusive.
+FEWEST_STEPS = 40
 # Inputs "normalized": pixels in [0, 1] (the loop's uint8 / 255) or standardised values (mean 0, std 1)
 # have almost all their values within a few units of 0; a 99th percentile of |x| beyond this means raw
 # pixel values (0-255) or unscaled features reach the model.
@@ -96,38 +99,42 @@ def inputs(batch: Batch) -> Outcome:
     return True, detail
 
 
-def head_size(model: nn.Module, batch: Batch) -> Outcome:
-    """The model's output on the batch is (examples, classes)."""
+def outputs(model: nn.Module, batch: Batch) -> torch.Tensor | Exception:
+    """The model's logits on the batch (one forward pass, shared by the next three checks), or what
+    it raised."""
     try:
         with torch.no_grad():
-            logits = model(batch.x)
+            return model(batch.x).detach()
     except Exception as exc:  # the user's model, or a builder, on this data's shape
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        return False, (f"the model raised {type(exc).__name__} on a batch of shape "
+        return exc
+
+
+def head_size(logits: torch.Tensor | Exception, batch: Batch) -> Outcome:
+    """The output on the batch is (examples, classes)."""
+    if isinstance(logits, Exception):
+        reason = (str(logits).strip().splitlines() or [""])[0]
+        return False, (f"the model raised {type(logits).__name__} on a batch of shape "
                        f"{tuple(batch.x.shape)}: {reason}")
     expected = (len(batch.y), batch.num_classes)
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != expected:
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        outputs = shape[-1] if isinstance(shape, tuple) and shape else shape
-        return False, (f"{outputs} outputs for {batch.num_classes} classes (output shape {shape}, "
+        count = shape[-1] if isinstance(shape, tuple) and shape else shape
+        return False, (f"{count} outputs for {batch.num_classes} classes (output shape {shape}, "
                        f"expected {expected})")
     return True, f"{batch.num_classes} outputs for {batch.num_classes} classes"
 
 
-def finite_outputs(model: nn.Module, batch: Batch) -> Outcome:
+def finite_outputs(logits: torch.Tensor, batch: Batch) -> Outcome:
     """The logits on the batch are finite numbers."""
-    with torch.no_grad():
-        logits = model(batch.x).detach()
     bad = int((~torch.isfinite(logits)).sum())
     if bad:
         return False, f"{bad} of {logits.numel()} outputs on the batch are NaN or infinite"
     return True, f"outputs finite, largest |logit| {float(logits.abs().max()):.3g}"
 
 
-def initial_loss(model: nn.Module, batch: Batch) -> Outcome:
+def initial_loss(logits: torch.Tensor, batch: Batch) -> Outcome:
     """Cross entropy at initialisation, against ln(C) (the loss of a uniform guess)."""
-    with torch.no_grad():
-        loss = float(F.cross_entropy(model(batch.x), batch.y))
+    loss = float(F.cross_entropy(logits.float(), batch.y))
     chance = math.log(batch.num_classes)
     ok = chance / INIT_LOSS_FACTOR <= loss <= chance * INIT_LOSS_FACTOR
     return ok, (f"{loss:.3f} at init, ln({batch.num_classes}) = {chance:.3f} "
@@ -189,10 +196,14 @@ def overfit_one_batch(model: nn.Module, batch: Batch) -> tuple[bool | None, str]
         if step == OVERFIT_STEPS:
             break
         if time.perf_counter() - started > OVERFIT_SECONDS:
-            return None, (f"loss fell {fall(first, loss)} in {step} steps before the "
-                          f"{OVERFIT_SECONDS:g} s cap (needs {OVERFIT_FALL:.0%}); inconclusive")
+            return None, (f"inconclusive: loss fell {fall(first, loss)} in {step} steps before "
+                          f"the {OVERFIT_SECONDS:g} s cap (needs {OVERFIT_FALL:.0%})")
         value.backward()
         optimizer.step()
+        spent = time.perf_counter() - started
+        if step == 0 and spent * FEWEST_STEPS > OVERFIT_SECONDS:
+            return None, (f"inconclusive: one step took {spent:.1f} s on this device; "
+                          f"{FEWEST_STEPS} steps would pass the {OVERFIT_SECONDS:g} s cap")
     return False, (f"loss fell {fall(first, loss)} in {OVERFIT_STEPS} steps "
                    f"(needs {OVERFIT_FALL:.0%}; {first:.3f} -> {loss:.3f})")
 

@@ -33,6 +33,9 @@ POOL = 8
 PERMUTATIONS = 200
 # Fisher's conventional significance level.
 ALPHA = 0.05
+# Fewer training examples than this are not tested: with 3 classes of 2, even a perfect agreement
+# is not significant at ALPHA (p = 0.07 measured on tests/published_layouts.py's HMDB51).
+MIN_EXAMPLES = 20
 
 
 @dataclass(frozen=True)

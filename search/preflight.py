@@ -27,7 +27,7 @@ from search import batch_overfit as bo
 from search.config import StudyConfig
 from search.data.splits import Splits
 from search.device import Device, seed_everything
-from search.label_signal import ALPHA, label_signal
+from search.label_signal import ALPHA, MIN_EXAMPLES, label_signal
 from search.models import build_model
 from search.record.errors import PreflightError
 from search.space import Spec, possible_values
@@ -94,9 +94,6 @@ CHECKS: Mapping[str, Check] = {c.name: c for c in (
           "labels, head or learning rate are broken"),
 )}
 
-Outcome = tuple[bool, str]
-
-
 def representative(spec: Spec):
     """The value an architecture is checked with: a fixed value, the first choice, a range's low
     end."""
@@ -136,6 +133,10 @@ def data_checks(splits: Splits, seed: int) -> list[CheckResult]:
             f"ratio {ratio:.1f}{f' >= {IMBALANCE_RATIO:g}: ' + CHECKS['class_balance'].fix if high else ''})"),
             warning=bool(high)))
     signal = label_signal(train, seed)
+    if signal.examples < MIN_EXAMPLES:
+        return results + [CheckResult("label_signal", True, (
+            f"not tested: {signal.examples} training examples, too few for a permutation test "
+            f"(needs {MIN_EXAMPLES})"))]
     results.append(CheckResult("label_signal", signal.found, (
         f"an example's nearest neighbour shares its label {signal.agreement:.0%} of the time, "
         f"{signal.chance:.0%} with shuffled labels (p = {signal.p_value:.3f}"
@@ -146,28 +147,42 @@ def data_checks(splits: Splits, seed: int) -> list[CheckResult]:
 
 def model_checks(name: str, knobs: dict, splits: Splits, batch: bo.Batch,
                  prefix: str) -> list[CheckResult]:
-    """One architecture's checks on the batch, each on a fresh model; a failed head, output or
-    gradient check stops the later ones."""
-    def fresh():
-        return build_model(name, num_classes=batch.num_classes,
-                           in_channels=splits.train.x.shape[1], dropout=0.0, **knobs).to(
-            batch.x.device)
+    """One architecture's checks on the batch, on one fresh model (one forward pass for the head,
+    the outputs and the loss at init, then a backward pass, then training); a failed head, output
+    or gradient check stops the later ones."""
+    def result(check: str, outcome: tuple[bool | None, str]) -> CheckResult:
+        return CheckResult(check, bool(outcome[0]), prefix + outcome[1],
+                           warning=outcome[0] is None)
 
-    steps: list[tuple[str, Callable[..., Outcome], bool]] = [
-        ("head_size", bo.head_size, True), ("finite_outputs", bo.finite_outputs, True),
-        ("initial_loss", bo.initial_loss, False), ("gradients", bo.gradients, True),
-        ("overfit_one_batch", bo.overfit_one_batch, True)]
-    results = []
-    for check, function, stops in steps:
+    try:
+        model = build_model(name, num_classes=batch.num_classes,
+                            in_channels=splits.train.x.shape[1], dropout=0.0, **knobs).to(
+            batch.x.device)
+    except Exception as exc:  # the user's factory, with this data's classes and channels
+        return [result("head_size", (False, f"building it raised {type(exc).__name__}: "
+                                            f"{first_line(exc)}"))]
+    logits = bo.outputs(model, batch)
+    results = [result("head_size", bo.head_size(logits, batch))]
+    if not results[-1].passed:
+        return results
+    results.append(result("finite_outputs", bo.finite_outputs(logits, batch)))
+    if not results[-1].passed:
+        return results
+    results.append(result("initial_loss", bo.initial_loss(logits, batch)))
+    for check, function in (("gradients", bo.gradients), ("overfit_one_batch",
+                                                          bo.overfit_one_batch)):
         try:
-            passed, detail = function(fresh(), batch)
+            outcome = function(model, batch)
         except Exception as exc:  # the user's model (or its size on this device) raised
-            reason = (str(exc).strip().splitlines() or [""])[0]
-            passed, detail = False, f"raised {type(exc).__name__}: {reason}"
-        results.append(CheckResult(check, bool(passed), prefix + detail, warning=passed is None))
-        if stops and passed is False:
+            outcome = (False, f"raised {type(exc).__name__}: {first_line(exc)}")
+        results.append(result(check, outcome))
+        if outcome[0] is False:
             break
     return results
+
+
+def first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
 
 
 def run_checks(config: StudyConfig, splits: Splits, device: Device) -> list[CheckResult]:

@@ -155,10 +155,10 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
     first (``search.preflight``; a failure stops here, nothing stored)."""
     since = datetime.datetime.now() - datetime.timedelta(seconds=config.heartbeat.grace_period)
     splits = load_splits(config)
-    device = device or pick_device()
-    if checks:
-        preflight(config, splits, device, progress.line)
     check_writable(config.artifact_dir)  # before the storage: bad input, not a failed trial
+    device = device or pick_device()
+    if checks:  # a failure stops here: the storage is not opened
+        preflight(config, splits, device, progress.line)
     study = create_or_continue(config)
     requeued = requeue_interrupted(study)
     trials = study.get_trials(deepcopy=False)
