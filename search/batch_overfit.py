@@ -99,12 +99,13 @@ def inputs(batch: Batch) -> Outcome:
     return True, detail
 
 
-def outputs(model: nn.Module, batch: Batch) -> torch.Tensor | Exception:
-    """The model's logits on the batch (one forward pass, shared by the next three checks), or what
-    it raised."""
+def first_pass(model: nn.Module, batch: Batch) -> torch.Tensor | Exception:
+    """The model's logits on the batch, in training mode and with their graph: one forward pass for
+    the head, the outputs, the loss at init, the gradients and the first training step. Or what the
+    model raised."""
+    model.train()
     try:
-        with torch.no_grad():
-            return model(batch.x).detach()
+        return model(batch.x)
     except Exception as exc:  # the user's model, or a builder, on this data's shape
         return exc
 
@@ -126,6 +127,7 @@ def head_size(logits: torch.Tensor | Exception, batch: Batch) -> Outcome:
 
 def finite_outputs(logits: torch.Tensor, batch: Batch) -> Outcome:
     """The logits on the batch are finite numbers."""
+    logits = logits.detach()
     bad = int((~torch.isfinite(logits)).sum())
     if bad:
         return False, f"{bad} of {logits.numel()} outputs on the batch are NaN or infinite"
@@ -134,7 +136,7 @@ def finite_outputs(logits: torch.Tensor, batch: Batch) -> Outcome:
 
 def initial_loss(logits: torch.Tensor, batch: Batch) -> Outcome:
     """Cross entropy at initialisation, against ln(C) (the loss of a uniform guess)."""
-    loss = float(F.cross_entropy(logits.float(), batch.y))
+    loss = float(F.cross_entropy(logits.detach().float(), batch.y))
     chance = math.log(batch.num_classes)
     ok = chance / INIT_LOSS_FACTOR <= loss <= chance * INIT_LOSS_FACTOR
     return ok, (f"{loss:.3f} at init, ln({batch.num_classes}) = {chance:.3f} "
@@ -142,26 +144,25 @@ def initial_loss(logits: torch.Tensor, batch: Batch) -> Outcome:
                 f"1/{INIT_LOSS_FACTOR:g}x to {INIT_LOSS_FACTOR:g}x)")
 
 
-def gradients(model: nn.Module, batch: Batch) -> Outcome:
-    """One backward pass: every trainable parameter gets a finite, non-zero gradient; parameters
-    with ``requires_grad`` False are listed as frozen, not failed."""
-    model.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(batch.x), batch.y)  # first: a lazy parameter takes its shape
+def gradients(model: nn.Module, logits: torch.Tensor, batch: Batch) -> Outcome:
+    """One backward pass from the first pass's logits: every trainable parameter gets a finite,
+    non-zero gradient (left in place for the first training step); parameters with
+    ``requires_grad`` False are listed as frozen, not failed."""
     named = [(name, p) for name, p in model.named_parameters() if not is_lazy(p)]
     frozen = [name for name, p in named if not p.requires_grad]
     trainable = [(name, p) for name, p in named if p.requires_grad]
     if not trainable:
         return False, f"no parameter trains: all {len(named)} are frozen (requires_grad False)"
-    if not loss.requires_grad:
+    if not logits.requires_grad:
         return False, (f"the output depends on none of the {len(trainable)} trainable parameters "
                        f"(no gradient reaches them)")
-    loss.backward()
+    model.zero_grad(set_to_none=True)
+    F.cross_entropy(logits, batch.y).backward()
     missing = [name for name, p in trainable
                if p.grad is None or not bool((p.grad.abs() > ZERO_GRADIENT).any())]
     broken = [name for name, p in trainable if p.grad is not None
               and not bool(torch.isfinite(p.grad).all())]
     frozen_note = f"; {len(frozen)} frozen ({listed(frozen)})" if frozen else ""
-    model.zero_grad(set_to_none=True)
     if broken:
         return False, (f"{len(broken)} of {len(trainable)} parameters got NaN/inf gradients "
                        f"({listed(broken)})")
@@ -176,18 +177,22 @@ def listed(names: list[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
-def overfit_one_batch(model: nn.Module, batch: Batch) -> tuple[bool | None, str]:
-    """Adam on the batch until the loss is a tenth of its first value. None: inconclusive (the time
-    cap came first, the loss still falling short)."""
+def overfit_one_batch(model: nn.Module, batch: Batch, first: float,
+                      started: float) -> tuple[bool | None, str]:
+    """Adam on the batch until the loss is a tenth of ``first`` (its value at init, whose gradients
+    the gradient check left in place, computed since ``started``). None: inconclusive (the time cap
+    came first, the loss still falling short)."""
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=OVERFIT_LR)
-    model.train()
-    started = time.perf_counter()
-    first = loss = math.nan
-    for step in range(OVERFIT_STEPS + 1):  # the loss after ``step`` updates
+    optimizer.step()  # the first step, from the gradient check's backward pass
+    spent = time.perf_counter() - started
+    if spent * FEWEST_STEPS > OVERFIT_SECONDS:
+        return None, (f"inconclusive: one step took {spent:.1f} s on this device; "
+                      f"{FEWEST_STEPS} steps would pass the {OVERFIT_SECONDS:g} s cap")
+    loss = first
+    for step in range(1, OVERFIT_STEPS + 1):  # the loss after ``step`` updates
         optimizer.zero_grad(set_to_none=True)
         value = F.cross_entropy(model(batch.x), batch.y)
         loss = value.item()
-        first = loss if step == 0 else first
         if not math.isfinite(loss):
             return False, f"the loss became {loss} after {step} steps of Adam (lr {OVERFIT_LR:g})"
         if loss <= first * (1 - OVERFIT_FALL):
@@ -200,10 +205,6 @@ def overfit_one_batch(model: nn.Module, batch: Batch) -> tuple[bool | None, str]
                           f"the {OVERFIT_SECONDS:g} s cap (needs {OVERFIT_FALL:.0%})")
         value.backward()
         optimizer.step()
-        spent = time.perf_counter() - started
-        if step == 0 and spent * FEWEST_STEPS > OVERFIT_SECONDS:
-            return None, (f"inconclusive: one step took {spent:.1f} s on this device; "
-                          f"{FEWEST_STEPS} steps would pass the {OVERFIT_SECONDS:g} s cap")
     return False, (f"loss fell {fall(first, loss)} in {OVERFIT_STEPS} steps "
                    f"(needs {OVERFIT_FALL:.0%}; {first:.3f} -> {loss:.3f})")
 

@@ -22,6 +22,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from search import batch_overfit as bo
 from search.config import StudyConfig
@@ -147,9 +148,9 @@ def data_checks(splits: Splits, seed: int) -> list[CheckResult]:
 
 def model_checks(name: str, knobs: dict, splits: Splits, batch: bo.Batch,
                  prefix: str) -> list[CheckResult]:
-    """One architecture's checks on the batch, on one fresh model (one forward pass for the head,
-    the outputs and the loss at init, then a backward pass, then training); a failed head, output
-    or gradient check stops the later ones."""
+    """One architecture's checks on the batch, on one fresh model (one forward and one backward
+    pass for the head, the outputs, the loss at init and the gradients, which are the first
+    training step's); a failed head, output or gradient check stops the later ones."""
     def result(check: str, outcome: tuple[bool | None, str]) -> CheckResult:
         return CheckResult(check, bool(outcome[0]), prefix + outcome[1],
                            warning=outcome[0] is None)
@@ -161,7 +162,8 @@ def model_checks(name: str, knobs: dict, splits: Splits, batch: bo.Batch,
     except Exception as exc:  # the user's factory, with this data's classes and channels
         return [result("head_size", (False, f"building it raised {type(exc).__name__}: "
                                             f"{first_line(exc)}"))]
-    logits = bo.outputs(model, batch)
+    started = time.perf_counter()
+    logits = bo.first_pass(model, batch)
     results = [result("head_size", bo.head_size(logits, batch))]
     if not results[-1].passed:
         return results
@@ -169,10 +171,12 @@ def model_checks(name: str, knobs: dict, splits: Splits, batch: bo.Batch,
     if not results[-1].passed:
         return results
     results.append(result("initial_loss", bo.initial_loss(logits, batch)))
-    for check, function in (("gradients", bo.gradients), ("overfit_one_batch",
-                                                          bo.overfit_one_batch)):
+    first = float(F.cross_entropy(logits.detach().float(), batch.y))
+    steps = (("gradients", lambda: bo.gradients(model, logits, batch)),
+             ("overfit_one_batch", lambda: bo.overfit_one_batch(model, batch, first, started)))
+    for check, function in steps:
         try:
-            outcome = function(model, batch)
+            outcome = function()
         except Exception as exc:  # the user's model (or its size on this device) raised
             outcome = (False, f"raised {type(exc).__name__}: {first_line(exc)}")
         results.append(result(check, outcome))
