@@ -9,6 +9,11 @@
                                  [--update-dashboard]
     python run_study.py dashboard [--storage URL] [--host 127.0.0.1] [--port 8080]
     python run_study.py table --storage URL --study NAME [--csv OUT.csv]
+    python run_study.py fix --storage URL --study NAME [--trial N] [--budget-trials K | --timeout S]
+    python run_study.py fix LOG --study-file YAML [--storage URL] [--budget-trials K | --timeout S]
+    python run_study.py check STUDY.yaml [--data-root DIR]
+    python run_study.py lr-find STUDY.yaml [--data-root DIR] [--out OUT.html]
+    python run_study.py ensemble --storage URL --study NAME [--top-k K]
 
 Bad input (a study file, a data folder, a storage URL) gets one line on stderr and exit code 2,
 before anything is stored.
@@ -111,6 +116,8 @@ def build_parser() -> Parser:
                        help="stop starting trials after this long (the enqueued ones run first)")
     fix.add_argument("--device", choices=["cuda", "mps", "cpu"],
                      help="training device (default: cuda, else mps, else cpu)")
+    fix.add_argument("--skip-checks", action="store_true",
+                     help="start the fix study without the preflight checks")
     fix.set_defaults(handler=cmd_fix)
 
     check = commands.add_parser(
@@ -379,10 +386,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
     planned = lift_plan.plan(base.config, name, fixes, base.hparams, base.seed, None, left_out)
     n_trials = None if args.timeout else args.budget_trials or (
         len(planned.trials) + lift_plan.SEARCH_TRIALS)
-    if n_trials is not None and n_trials < len(planned.trials):
-        raise UsageError(f"--budget-trials must be at least {len(planned.trials)}: the baseline's "
-                         f"{lift_plan.BASELINE_RUNS} re-runs and one trial per fix. Got "
-                         f"{n_trials} instead")
+    if n_trials is not None and n_trials <= lift_plan.BASELINE_RUNS:
+        raise UsageError(f"--budget-trials must be at least {lift_plan.BASELINE_RUNS + 1}: the "
+                         f"baseline's {lift_plan.BASELINE_RUNS} re-runs and a fix. Got {n_trials} "
+                         f"instead")
+    enqueued = planned.trials[:n_trials]  # the fixes in the diagnosis's order, while budget lasts
+    over = [f"{t.role} (over the budget)" for t in planned.trials[len(enqueued):]]
     path = folder / f"{name}.yaml"
     budget = {**planned.study_file["budget"], "n_trials": n_trials,
               **({"timeout": args.timeout} if args.timeout else {})}
@@ -390,15 +399,17 @@ def cmd_fix(args: argparse.Namespace) -> int:
                     encoding="utf-8")
     config = load_fix_config(path, base.storage)
     print(f"fix of {base.name} ({base.diagnosis.label_text}): study '{name}' with "
-          f"{', '.join(f.name for f in fixes)}"
-          + (f"; left out: {'; '.join(left_out)}" if left_out else "") + f"; study file {path}")
+          f"{', '.join(t.role for t in enqueued[lift_plan.BASELINE_RUNS:])}"
+          + (f"; left out: {'; '.join([*planned.left_out, *over])}"
+             if planned.left_out or over else "") + f"; study file {path}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the lines above say it all
     study = study_runner.create_or_continue(config)
-    for trial in planned.trials:
+    for trial in enqueued:
         study.enqueue_trial(dict(trial.params), user_attrs=dict(trial.user_attrs))
     with Interrupts() as interrupts:
         run = study_runner.run(config, make_progress(n_trials), worker_device(args.device),
-                               diagnosing_hooks(config), None, interrupts)
+                               diagnosing_hooks(config), None, interrupts,
+                               checks=not args.skip_checks)
     if interrupts.received:
         return report(run, config, interrupts.received)
     return fix_verdict(run, base, config, lift, planned)
@@ -604,7 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
     if args.command is None:  # options but no command
-        parser.error("choose a command: run, diagnose, dashboard or table")
+        parser.error("choose a command: run, diagnose, fix, check, lr-find, ensemble, "
+                     "dashboard or table")
     try:
         return args.handler(args)
     except UsageError as exc:

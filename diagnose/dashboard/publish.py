@@ -15,7 +15,7 @@ import csv
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import optuna
 import optuna_dashboard
@@ -31,10 +31,19 @@ from search.record.storage import StorageUrl
 from search.record.trial import TrialRecord, ranked
 
 
-# Study user attributes holding markdown lines that a command wrote for the study note, kept there so
-# that every later publish keeps them: a fix study's before/after (``run_study.py fix``).
+# Study user attributes where a command keeps what it wrote for the study note, so that every later
+# publish keeps it too: a fix study's before/after (``run_study.py fix``: markdown lines, shown after
+# the counts) and the last ensemble of the best trials (``run_study.py ensemble``: {"note": markdown},
+# shown at the end).
 LIFT_NOTE = "lift_note"
-NOTE_SECTIONS = (LIFT_NOTE,)
+ENSEMBLE = "ensemble"
+
+
+def kept_ensemble(attrs: Mapping[str, Any]) -> str:
+    """The ensemble section kept in the study's ``attrs``, to end the note with ("" if none)."""
+    stored = attrs.get(ENSEMBLE)
+    note = stored.get("note") if isinstance(stored, Mapping) else None
+    return f"\n{note.rstrip()}\n" if isinstance(note, str) and note.strip() else ""
 
 
 def history_csv(history: History, path: Path) -> Path:
@@ -79,10 +88,10 @@ def publish_study(study: optuna.Study, records: Sequence[TrialRecord], storage: 
         live = optuna.Trial(study, record.trial_id)  # a note needs a Trial, not a FrozenTrial
         optuna_dashboard.save_note(live, trial_note(record))
     best = next(iter(ranked(plateau, maximize)), None)
-    sections = [line for key in NOTE_SECTIONS for line in study.user_attrs.get(key, ())]
     optuna_dashboard.save_note(study, study_note(study.study_name, plateau, best, metric,
                                                  study.user_attrs.get("config"), storage,
-                                                 maximize, sections))
+                                                 maximize, study.user_attrs.get(LIFT_NOTE, ()))
+                               + kept_ensemble(study.user_attrs))
     figures = study_figures(plateau, maximize)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotly/optuna "experimental" warnings

@@ -143,3 +143,28 @@ def test_every_way_a_trial_ends_gets_its_note_and_diagnosis(tmp_path, monkeypatc
         assert len(get_all_artifact_meta(trial, storage=study._storage)) == 1
     assert trials[2].user_attrs["diagnosis"] == "diverged"  # a NaN loss needs no more epochs
     assert trials[1].user_attrs["diagnosis"] == "pruned"  # cut short: judged as pruned, not underfit
+
+
+def test_a_later_publish_keeps_the_fix_and_ensemble_sections_the_study_keeps(finished_study,
+                                                                              tmp_path):
+    import sqlite3
+
+    from diagnose.dashboard.publish import ENSEMBLE, LIFT_NOTE, publish_study
+    from diagnose.diagnosis import diagnosed
+    from search.record.storage import StorageUrl
+    from search.record.trial import study_records
+
+    url, _ = finished_study
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, \
+            sqlite3.connect(tmp_path / "copy.db") as target:
+        source.backup(target)  # the study as it is, write-ahead log included
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    study = optuna.load_study(study_name="tiny", storage=copy)
+    study.set_user_attr(LIFT_NOTE, ["## Fix: before and after", "", "- before: trial #3"])
+    study.set_user_attr(ENSEMBLE, {"note": "## Ensemble of the best trials\n\n| member |"})
+    records = diagnosed(study_records(study), study.user_attrs["config"])
+    publish_study(study, records, StorageUrl.parse(copy))
+    note = optuna_dashboard.get_note(study)
+    assert (note.index("# Study tiny") < note.index("## Fix: before and after")
+            < note.index("**Best trial") < note.index("## Ensemble of the best trials"))
+    assert note.count("## Ensemble of the best trials") == 1
