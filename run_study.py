@@ -366,6 +366,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 def cmd_fix(args: argparse.Namespace) -> int:
     """Diagnose the baseline, plan the fix study (``diagnose.lift_plan``), validate it fix by fix,
     run it, judge it (``diagnose.lift``), print and publish the before/after."""
+    import dataclasses
+
     import optuna
     import yaml
 
@@ -402,14 +404,15 @@ def cmd_fix(args: argparse.Namespace) -> int:
           f"{', '.join(t.role for t in enqueued[lift_plan.BASELINE_RUNS:])}"
           + (f"; left out: {'; '.join([*planned.left_out, *over])}"
              if planned.left_out or over else "") + f"; study file {path}")
+    def enqueue(study) -> None:  # once the preflight checks passed and the study exists
+        for trial in enqueued:
+            study.enqueue_trial(dict(trial.params), user_attrs=dict(trial.user_attrs))
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the lines above say it all
-    study = study_runner.create_or_continue(config)
-    for trial in enqueued:
-        study.enqueue_trial(dict(trial.params), user_attrs=dict(trial.user_attrs))
+    hooks = dataclasses.replace(diagnosing_hooks(config), study_started=enqueue)
     with Interrupts() as interrupts:
-        run = study_runner.run(config, make_progress(n_trials), worker_device(args.device),
-                               diagnosing_hooks(config), None, interrupts,
-                               checks=not args.skip_checks)
+        run = study_runner.run(config, make_progress(n_trials), worker_device(args.device), hooks,
+                               None, interrupts, checks=not args.skip_checks)
     if interrupts.received:
         return report(run, config, interrupts.received)
     return fix_verdict(run, base, config, lift, planned)

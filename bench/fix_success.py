@@ -3,7 +3,7 @@
 The baselines are plateau's own runs with one injected fault each, from the recipes of
 ``bench/plateau_runs.py`` (overfit, two kinds of underfit, imbalanced, diverged; the digits by the 2D
 CNN, the synthetic gesture clips by the C3D and the ConvLSTM), at a smaller clip size (16 x 16 pixels,
-4 frames) and at most ``MAX_EPOCHS`` epochs so that the whole benchmark fits in about half an hour on 2
+4 frames) and at most ``MAX_VIDEO_EPOCHS`` epochs so that the whole benchmark fits in about half an hour on 2
 CPU cores, and with other seeds than any other set. Each baseline is a one-trial study; then
 
     python run_study.py fix --storage URL --study BASELINE --budget-trials BUDGET
@@ -46,7 +46,7 @@ import plateau_runs  # noqa: E402
 from diagnose.lift_plan import BASELINE, ROLE  # noqa: E402
 
 FAULTS = ("overfit", "underfit_bottleneck", "underfit_tiny_lr", "imbalanced", "diverged")
-MAX_EPOCHS = 30  # the recipes' longest runs (digits overfit: 60) cut to this
+MAX_VIDEO_EPOCHS = 30  # the clips' longest recipes (40 epochs) cut to this; the digits' are fast
 SMALL_CLIPS = {"frame_size": 16, "clip_length": 4}  # plateau_runs' clips are 24 x 24, 6 frames
 BUDGET = 6  # trials per fix study: the 2 re-runs and 4 more
 SEED = 90000  # other seeds than any set of bench/
@@ -66,7 +66,8 @@ def baselines(only: set[str] | None = None) -> list[dict[str, Any]]:
             config = plateau_runs.study_file(dataset, model, fault, seed)
             if dataset == "gestures":
                 config["data"].update(SMALL_CLIPS)
-            config["budget"]["max_epochs"] = min(config["budget"]["max_epochs"], MAX_EPOCHS)
+                config["budget"]["max_epochs"] = min(config["budget"]["max_epochs"],
+                                                     MAX_VIDEO_EPOCHS)
             entries.append({"id": f"{dataset}-{model}-{fault}", "fault": fault, "config": config})
     return entries
 

@@ -48,12 +48,14 @@ PROBE_BYTES = 64 * 1024  # the artifact folder's probe: a full disk refuses a fi
 
 @dataclass(frozen=True)
 class Hooks:
-    """What a study run calls besides training: as each trial ends (with the live trial and its
-    record, before the record is stored; returns the record to store), and once the run ends (with
-    every trial of the study, read back once)."""
+    """What a study run calls besides training: once the study is created or loaded (before any
+    trial; e.g. to enqueue trials), as each trial ends (with the live trial and its record, before
+    the record is stored; returns the record to store), and once the run ends (with every trial of
+    the study, read back once)."""
 
     trial_ended: TrialEnded = lambda trial, record: record
     study_ended: Callable[[optuna.Study, list[TrialRecord]], None] = lambda study, records: None
+    study_started: Callable[[optuna.Study], None] = lambda study: None
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
         preflight(config, splits, device, progress.line)
     study = create_or_continue(config)
     requeued = requeue_interrupted(study)
+    hooks.study_started(study)
     trials = study.get_trials(deepcopy=False)
     planned = progress.n_trials = to_run(config.budget.n_trials, more_trials, trials)
     progress.line(f"study '{config.name}' ({plural(len(trials), 'trial')} so far"
