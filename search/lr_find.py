@@ -3,13 +3,20 @@ section 3.3; fastai's ``lr_find``): a suggested learning rate, and the interval 
 
 The study's real model trains on its training split for one sweep of learning rates growing
 exponentially from ``START_LR`` to ``END_LR``, one optimizer step per rate (the batches cycle when an
-epoch has fewer), and the loss of each step is recorded. The loss is smoothed by an exponential moving
-average with bias correction; the sweep stops once the smoothed loss exceeds ``DIVERGENCE_FACTOR``
-times its minimum, or is NaN (fastai's rule). Two candidates are read from the curve, as fastai does:
-the steepest descent (the minimum gradient of the smoothed loss against log lr) and the rate at the
-minimum divided by 10. plateau's **suggestion is the minimum's rate / 10**: the steepest point of a
-noisy curve jumps between runs, the minimum is stable, and a tenth of it is where the loss still
-falls fast (fastai's ``lr_min``). The searched interval (``interval``) is one decade centred on it.
+epoch has fewer), and the loss of each step is recorded. The sweep stops once fastai's online
+smoothed loss (an exponential moving average, beta 0.98, with bias correction) exceeds
+``DIVERGENCE_FACTOR`` times its minimum, or is NaN (fastai's rule).
+
+The candidates are *not* read from that average: with beta 0.98 it averages ~99 steps and lags the
+raw loss by ~t/2 steps early on and up to ~50 later (4 decades of a 100-step sweep over 8), so its
+minimum sits right of where the raw loss bottoms out (digits: 3-5x). They are read from a *centred*
+moving average of the recorded losses (no lag), without the first tenth and the last ``SKIP_END``
+steps (fastai's window): the steepest descent (fastai's ``steep``), fastai's ``valley`` (its
+default since 2.4: about halfway along the longest descending run) and the minimum / 10 (fastai's
+``lr_min``). plateau's **suggestion is the minimum's rate / 10**: the steepest point of a noisy
+curve jumps between runs, and ``valley``'s run starts in the noise of the flat beginning when the
+model learns little in the sweep, a decade or more below the rates that train best (measured in
+the lr-find tests' digits model). The searched interval (``interval``) is one decade centred on it.
 
 The model is a throwaway: the study's first architecture (a choice list's first value, a range's low
 end, for every hyperparameter and knob), dropout 0, the first optimizer and batch size, seeded with
@@ -41,6 +48,11 @@ END_LR = 10.0  # fastai's lr_find(end_lr=10)
 NUM_STEPS = 100  # fastai's lr_find(num_it=100)
 SMOOTHING_BETA = 0.98  # fastai's AvgSmoothLoss(beta=0.98), debiased as in Adam (Kingma & Ba 2015)
 DIVERGENCE_FACTOR = 4.0  # fastai's LRFinder: stop once the smoothed loss > 4x its minimum
+# The centred moving average read: 0.4 decade either side (5 steps at fastai's 100 over 8 decades,
+# 11 losses: per-batch noise / 3.3). On 4 seeds of studies/digits.yaml's sweep its minimum / 10
+# stayed in 0.024..0.042 (the EMA's: 0.061..0.23); narrower (a forward-backward EMA of beta 0.8)
+# let single noisy batches move the minimum by a decade.
+SMOOTHING_HALF_WINDOW_DECADES = 0.4
 SKIP_START_FRACTION = 0.1  # fastai's suggestions skip the first num_it // 10 steps...
 SKIP_END = 5  # ...and the last 5 (the divergence itself)
 MIN_FACTOR = 10.0  # fastai's lr_min: the minimum's rate / 10, one order of magnitude below it
@@ -54,7 +66,8 @@ STUDY_ATTR = "lr_find"  # the study user attribute holding the interval every tr
 
 @dataclass(frozen=True)
 class Suggestion:
-    steepest: float  # where the smoothed loss falls fastest against log lr (fastai's lr_steep)
+    steepest: float  # where the smoothed loss falls fastest against log lr (fastai's steep)
+    valley: float  # about halfway along the curve's longest descending run (fastai's valley)
     minimum: float  # where the smoothed loss is lowest
     suggestion: float  # minimum / MIN_FACTOR: plateau's suggestion
     interval: tuple[float, float]  # what ``lr: auto`` searches, on a log scale
@@ -64,7 +77,7 @@ class Suggestion:
 class LrFind:
     lrs: list[float]  # the rate of each step run
     losses: list[float]  # each step's training loss, before its update
-    smoothed: list[float]
+    smoothed: list[float]  # the centred moving average the candidates are read from
     stop: str  # why the sweep ended, in words
     planned: int  # steps planned
     found: Suggestion
@@ -75,7 +88,8 @@ class LrFind:
         f = self.found
         return [f"sweep: {len(self.lrs)} of {self.planned} steps, lr {self.lrs[0]:.3g} .. "
                 f"{self.lrs[-1]:.3g} (exponential), {self.setup}; {self.stop}",
-                f"candidates: steepest descent at lr {f.steepest:.3g}; minimum loss at lr "
+                f"candidates (centred moving average of the loss): steepest descent at lr "
+                f"{f.steepest:.3g}; valley at lr {f.valley:.3g}; minimum loss at lr "
                 f"{f.minimum:.3g}, / {MIN_FACTOR:g} = {f.suggestion:.3g}",
                 f"suggestion: lr {f.suggestion:.3g} (the minimum's lr / {MIN_FACTOR:g}, fastai's "
                 f"lr_min)",
@@ -85,7 +99,7 @@ class LrFind:
         """The study user attribute: the interval and how it was found (not the curve)."""
         f = self.found
         return {"interval": list(f.interval), "suggestion": f.suggestion, "steepest": f.steepest,
-                "minimum": f.minimum, "steps": len(self.lrs), "stop": self.stop,
+                "valley": f.valley, "minimum": f.minimum, "steps": len(self.lrs), "stop": self.stop,
                 "setup": self.setup}
 
 
@@ -105,6 +119,43 @@ def smooth(losses: Sequence[float], beta: float = SMOOTHING_BETA) -> list[float]
     return out
 
 
+def centred(losses: Sequence[float], half: int) -> list[float]:
+    """Each step's loss averaged with the finite losses up to ``half`` steps either side (fewer at
+    the ends): no lag, unlike the EMA. A non-finite loss stays itself, so it is never read."""
+    values = np.array(losses, dtype=float)
+    finite = np.isfinite(values)
+    out = []
+    for i, value in enumerate(values):
+        near = values[max(0, i - half):i + half + 1][finite[max(0, i - half):i + half + 1]]
+        out.append(float(near.mean()) if finite[i] else float(value))
+    return out
+
+
+def half_window(lrs: Sequence[float]) -> int:
+    """``SMOOTHING_HALF_WINDOW_DECADES`` in steps of the exponential schedule ``lrs``."""
+    if len(lrs) < 2:
+        return 0
+    decades_per_step = math.log10(lrs[1] / lrs[0])
+    return max(1, round(SMOOTHING_HALF_WINDOW_DECADES / decades_per_step))
+
+
+def valley(values: np.ndarray) -> int:
+    """fastai's ``valley``: the longest strictly descending subsequence of ``values`` (not
+    necessarily contiguous), and the index a third plus a sixth of its span past its start (fastai
+    takes the start one step early, which can index -1 on a short curve; here it is the first
+    point of the run)."""
+    length = [1] * len(values)
+    start = end = 0
+    for i in range(1, len(values)):
+        for j in range(i):
+            if values[i] < values[j] and length[i] < length[j] + 1:
+                length[i] = length[j] + 1
+            if length[end] < length[i]:
+                end, start = i, i - length[i] + 1
+    sections = (end - start) / 3
+    return start + int(sections) + int(sections / 2)
+
+
 def divergence(smoothed: Sequence[float]) -> str | None:
     """Why the sweep stops after the last smoothed loss, or None to go on."""
     last = smoothed[-1]
@@ -118,7 +169,7 @@ def divergence(smoothed: Sequence[float]) -> str | None:
 
 
 def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], planned: int) -> Suggestion:
-    """The two candidates, read on the curve without its first tenth and last ``SKIP_END`` steps
+    """The candidates, read on the (centred) curve without its first tenth and last ``SKIP_END`` steps
     (fastai's window; the whole finite curve when that leaves fewer than 3 points)."""
     points = [(lr, loss) for lr, loss in zip(lrs, smoothed) if math.isfinite(loss)]
     window = points[int(planned * SKIP_START_FRACTION):len(points) - SKIP_END]
@@ -132,7 +183,8 @@ def suggest_lr(lrs: Sequence[float], smoothed: Sequence[float], planned: int) ->
     minimum = float(rates[np.argmin(values)])
     suggestion = minimum / MIN_FACTOR
     half = 10 ** HALF_WIDTH_DECADES
-    return Suggestion(steepest, minimum, suggestion, (suggestion / half, suggestion * half))
+    return Suggestion(steepest, float(rates[valley(values)]), minimum, suggestion,
+                      (suggestion / half, suggestion * half))
 
 
 def first_value(spec: Spec) -> Any:
@@ -168,10 +220,10 @@ def cycle(run: Run):
                 yield x, y
 
 
-def sweep(run: Run, lrs: Sequence[float]) -> tuple[list[float], list[float], str]:
-    """One optimizer step per rate; the raw losses, smoothed ones, and why it stopped."""
+def sweep(run: Run, lrs: Sequence[float]) -> tuple[list[float], str]:
+    """One optimizer step per rate until the online EMA diverges; the raw losses, and why it
+    stopped."""
     losses: list[float] = []
-    smoothed: list[float] = []
     batches = cycle(run)
     for lr in lrs:
         x, y = next(batches)
@@ -185,11 +237,10 @@ def sweep(run: Run, lrs: Sequence[float]) -> tuple[list[float], list[float], str
             loss = run.criterion(run.model(inputs), y.to(run.device.torch_device))
         step_optimizer(run, loss)
         losses.append(float(loss.detach().float().item()))
-        smoothed = smooth(losses)
-        reason = divergence(smoothed)
+        reason = divergence(smooth(losses))
         if reason is not None:
-            return losses, smoothed, f"stopped at lr {lr:.3g}: {reason}"
-    return losses, smoothed, f"reached end_lr {lrs[-1]:.3g} without diverging"
+            return losses, f"stopped at lr {lr:.3g}: {reason}"
+    return losses, f"reached end_lr {lrs[-1]:.3g} without diverging"
 
 
 def lr_find(config: StudyConfig, splits: Splits, device: Device, start_lr: float = START_LR,
@@ -201,8 +252,9 @@ def lr_find(config: StudyConfig, splits: Splits, device: Device, start_lr: float
                         in_channels=splits.train.x.shape[1], dropout=0.0, **hp.model_kwargs)
     run = setup(model, splits, hp, 1, device, config.seed)
     planned = schedule(start_lr, end_lr, num_steps)
-    losses, smoothed, stop = sweep(run, planned)
+    losses, stop = sweep(run, planned)
     lrs = planned[:len(losses)]
+    smoothed = centred(losses, half_window(planned))
     described = (f"{hp.architecture}, {hp.optimizer}, batch size {hp.batch_size}, dropout 0, "
                  f"{device.describe()}")
     return LrFind(lrs, losses, smoothed, stop, num_steps,

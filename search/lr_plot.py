@@ -1,5 +1,6 @@
-"""The LR range test's curve as one self-contained HTML file: raw and smoothed training loss against
-the learning rate (log axis), the suggestion, both candidates and the searched interval marked.
+"""The LR range test's curve as one self-contained HTML file: raw and smoothed (centred moving
+average) training loss against the learning rate (log axis), the suggestion, the candidates and the
+searched interval marked.
 
 plotly.js is embedded in the file (``include_plotlyjs=True``, as diagnose's report does), so it opens
 offline; nothing is fetched. plotly is imported here only, when a plot is written.
@@ -24,13 +25,14 @@ def figure(found: LrFind, title: str):
     fig.add_trace(go.Scatter(x=found.lrs, y=found.losses, mode="lines", name="loss (raw)",
                              line={"color": "#bbbbbb", "width": 1}))
     fig.add_trace(go.Scatter(x=found.lrs, y=found.smoothed, mode="lines",
-                             name="loss (smoothed, EMA 0.98, debiased)",
+                             name="loss (centred moving average)",
                              line={"color": "#1f77b4", "width": 2}))
     s = found.found
     fig.add_vrect(x0=s.interval[0], x1=s.interval[1], fillcolor="#2ca02c", opacity=0.12,
                   line_width=0, annotation_text="lr: auto interval", annotation_position="top left")
     for lr, text, color in ((s.suggestion, f"suggestion {s.suggestion:.3g}", "#2ca02c"),
                             (s.steepest, f"steepest {s.steepest:.3g}", "#ff7f0e"),
+                            (s.valley, f"valley {s.valley:.3g}", "#9467bd"),
                             (s.minimum, f"minimum {s.minimum:.3g}", "#d62728")):
         fig.add_vline(x=lr, line={"color": color, "dash": "dash"}, annotation_text=text,
                       annotation_position="bottom right")

@@ -1,5 +1,5 @@
-"""The LR range test: its smoothing, stopping and reading on synthetic curves; on a real model, an
-interval whose rates train where a rate far above it does not; the lr-find command and its plot;
+"""The LR range test: its smoothing (the centred one without the EMA's lag), stopping and reading on
+synthetic curves; on a real model, an interval whose middle trains to a good accuracy; the lr-find command and its plot;
 ``lr: auto`` in a study (the interval found once, stored, stated in every trial)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import run_study
 from diagnose.fixes import Change, apply_changes, tailored, FIXES
 from search.config import load_study_config
 from search.device import pick_device, seed_everything
-from search.lr_find import (DIVERGENCE_FACTOR, STUDY_ATTR, divergence, lr_find, schedule, smooth,
-                            suggest_lr, sweep_hparams)
+from search.lr_find import (DIVERGENCE_FACTOR, STUDY_ATTR, centred, divergence, half_window,
+                            lr_find, schedule, smooth, suggest_lr, sweep_hparams, valley)
 from search.models import build_model
 from search.record.errors import PlateauError
 from search.record.storage import StorageUrl
@@ -24,7 +24,7 @@ from search.study import load_splits
 
 DIGITS = {"data": {"kind": "digits", "val_fraction": 0.2, "test_fraction": 0.0, "seed": 0},
           "space": {"architecture": "cnn2d", "lr": "auto", "batch_size": 32},
-          "models": {"cnn2d": {"width": 16, "depth": 1}}}
+          "models": {"cnn2d": {"width": 32, "depth": 2}}}  # 0.95+ val accuracy in 3 epochs
 
 
 @pytest.mark.parametrize("losses, beta, expected", [
@@ -48,6 +48,33 @@ def test_smoothing_is_a_debiased_exponential_moving_average(losses, beta, expect
 def test_the_sweep_stops_past_4x_the_minimum_or_on_nan(smoothed, stops):
     reason = divergence(smoothed)
     assert (reason is None) if stops is None else (stops in reason)
+
+
+def test_the_centred_average_has_no_lag_where_the_ema_lags_decades():
+    lrs = schedule(1e-7, 10.0, 100)
+    raw = [abs(math.log10(lr) + 3) for lr in lrs]  # a V whose bottom is at 1e-3
+    bottom = lrs[raw.index(min(raw))]
+    half = half_window(lrs)
+    assert half == 5  # 0.4 decade at 100 steps over 8 decades
+    read = centred(raw, half)
+    assert lrs[read.index(min(read))] == pytest.approx(bottom)
+    ema = smooth(raw)
+    assert lrs[ema.index(min(ema))] > 10 * bottom  # fastai's EMA: its minimum a decade+ right
+
+
+def test_the_centred_average_skips_non_finite_losses_and_keeps_them():
+    assert centred([1.0, 3.0, 5.0, 7.0], 1) == [2.0, 3.0, 5.0, 6.0]
+    assert centred([1.0, math.nan, 3.0, math.inf], 1) == pytest.approx(
+        [1.0, math.nan, 3.0, math.inf], nan_ok=True)
+
+
+def test_valley_is_about_halfway_along_the_longest_descending_run():
+    import numpy as np
+
+    flat = [0.1, 0.2] * 10  # noise below the run: no descending run longer than 2
+    run = [1.0 - i / 40 for i in range(31)]  # indices 20..50
+    assert valley(np.array(flat + run + [2.0, 3.0])) == 20 + 10 + 5
+    assert valley(np.array([2.0, 1.0])) == 0  # fastai's formula would index -1 here
 
 
 def test_the_schedule_grows_exponentially_from_start_to_end():
@@ -98,7 +125,7 @@ def digits(tmp_path_factory):
     return config, load_splits(config)
 
 
-def test_the_interval_trains_where_a_rate_far_above_it_does_not(digits):
+def test_the_interval_middle_trains_the_model_well(digits):
     from search.train import fit
 
     config, splits = digits
@@ -106,18 +133,14 @@ def test_the_interval_trains_where_a_rate_far_above_it_does_not(digits):
     found = lr_find(config, splits, device)
     low, high = found.found.interval
     assert len(found.lrs) >= 50 and low < found.found.suggestion < high
-    ends = {}
-    for name, lr in (("inside", math.sqrt(low * high)), ("far above", high * 100)):
-        seed_everything(0)
-        hp = dataclasses.replace(sweep_hparams(config.space), lr=lr)
-        model = build_model("cnn2d", num_classes=10, in_channels=1, dropout=0.0,
-                            **hp.model_kwargs)
-        result = fit(model, splits, hp, max_epochs=3, device=device, objective="val_accuracy",
-                     maximize=True, seed=0)
-        ends[name] = result.history.rows[-1]
-    inside, above = ends["inside"], ends["far above"]
-    assert inside["train_loss"] < 0.6 * above["train_loss"]
-    assert inside["val_accuracy"] > above["val_accuracy"] + 0.15
+    seed_everything(0)
+    hp = dataclasses.replace(sweep_hparams(config.space), lr=math.sqrt(low * high))
+    model = build_model("cnn2d", num_classes=10, in_channels=1, dropout=0.0, **hp.model_kwargs)
+    result = fit(model, splits, hp, max_epochs=3, device=device, objective="val_accuracy",
+                 maximize=True, seed=0)
+    end = result.history.rows[-1]
+    # measured: lr ~1e-2 (the EMA's read gave ~3e-2), val accuracy 0.97 (1e-3: 0.95-0.96)
+    assert end["val_accuracy"] >= 0.9 and end["train_loss"] < 0.3
 
 
 def test_the_command_prints_the_suggestion_and_writes_the_plot(write_study, tmp_path, capsys):
