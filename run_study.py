@@ -535,7 +535,7 @@ def load_fix_config(path: Path, storage: StorageUrl) -> StudyConfig:
 
 def fix_verdict(run, base: Baseline, config: StudyConfig, lift, planned) -> int:
     """Judge the fix study, print the before/after, keep it in the study's note; the exit code."""
-    from diagnose.dashboard.publish import LIFT_NOTE, publish_study
+    from diagnose.dashboard.publish import LIFT, LIFT_NOTE, publish_study
     from diagnose.diagnosis import diagnosed
     from diagnose.lift_plan import ROLE
 
@@ -546,6 +546,7 @@ def fix_verdict(run, base: Baseline, config: StudyConfig, lift, planned) -> int:
     print("\n".join(lift.lines(judged, base.name, planned.name, roles, records)))
     run.study.set_user_attr(LIFT_NOTE, lift.markdown(judged, base.name, planned.name, roles,
                                                      records))
+    run.study.set_user_attr(LIFT, judged.to_json())
     publish_study(run.study, records, config.storage)
     return lift.exit_code(judged)
 

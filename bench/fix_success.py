@@ -45,7 +45,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import optuna  # noqa: E402
 
 import plateau_runs  # noqa: E402
-from diagnose.lift_plan import BASELINE, ROLE  # noqa: E402
+from diagnose.dashboard.publish import LIFT  # noqa: E402
 
 FAULTS = ("overfit", "underfit_bottleneck", "underfit_tiny_lr", "imbalanced", "diverged")
 MAX_VIDEO_EPOCHS = 30  # the clips' longest recipes (40 epochs) cut to this; the digits' are fast
@@ -109,26 +109,16 @@ def fixed(entry: dict[str, Any], out: Path, storage: str, budget: int) -> dict[s
 
 
 def outcome(storage: str, name: str, done: subprocess.CompletedProcess) -> dict[str, Any]:
-    """The numbers the fix command judged, read from its fix study and its output."""
+    """What the fix command judged (stored with its fix study: ``diagnose.lift.Lift.to_json``)."""
     base = optuna.load_study(study_name=name, storage=storage).trials[0]
     result = {"label": base.user_attrs.get("diagnosis", "?"), "baseline": base.value}
     names = [n for n in optuna.study.get_all_study_names(storage) if n.startswith(f"{name}-fix")]
     if not names:  # nothing to fix: the command said why
         return {**result, "note": (done.stdout.strip().splitlines() or ["?"])[-1]}
-    study = optuna.load_study(study_name=sorted(names)[-1], storage=storage)
-    trials = [t for t in study.trials if t.value is not None and t.state.name == "COMPLETE"]
-    reruns = [t.value for t in trials if t.user_attrs.get(ROLE) == BASELINE]
-    others = [t for t in trials if t.user_attrs.get(ROLE) != BASELINE]
-    best = max(others, key=lambda t: t.value, default=None)
+    lift = optuna.load_study(study_name=sorted(names)[-1], storage=storage).user_attrs[LIFT]
     lines = done.stdout.splitlines()
-    result.update(before=statistics.fmean(reruns) if len(reruns) >= 2 else None,
-                  noise=max(reruns) - min(reruns) if len(reruns) >= 2 else None,
-                  after=best.value if best else None,
-                  after_label=best.user_attrs.get("diagnosis") if best else None,
-                  carried=best.user_attrs.get(ROLE, "sampled") if best else None,
-                  verdict=next((line for line in lines if line.startswith(("lifted", "not lifted"))),
-                               ""))
-    return result
+    return {**result, **lift, "verdict": next(
+        (line for line in lines if line.startswith(("lifted", "not lifted"))), "")}
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -140,12 +130,11 @@ def table(results: list[dict[str, Any]]) -> str:
     rows = [{"baseline": r["id"], "label": r.get("label", "-"),
              "value": number(r.get("baseline")), "re-runs": number(r.get("before")),
              "after": number(r.get("after")),
-             "gain": "-" if r.get("after") is None or r.get("before") is None
-             else f"{r['after'] - r['before']:+.4f}",
-             "noise": number(r.get("noise")), "improved": "yes" if r.get("exit") == 0 else "no",
-             "label gone": "-" if not r.get("after_label") else
-             ("yes" if r.get("label", "").split(", ")[0] not in r["after_label"] else "no"),
-             "carried by": r.get("carried") or r.get("note") or r.get("error") or "-"}
+             "gain": "-" if r.get("gain") is None else f"{r['gain']:+.4f}",
+             "noise": number(r.get("noise")), "improved": "yes" if r.get("improved") else "no",
+             "label gone": ", ".join(r["gone"]) if r.get("gone") else "no" if "gone" in r else "-",
+             "after's label": ", ".join(r.get("labels_after") or []) or "-",
+             "carried by": (r.get("carried_by") or r.get("note") or r.get("error") or "-")[:60]}
             for r in results]
     return pandas.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
 
@@ -170,9 +159,9 @@ def main() -> None:
               f"({r.get('seconds', 0):.0f} s)", file=sys.stderr, flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
     print(table(results))
-    faulty = [r for r in results if r.get("before") is not None]
-    gains = [r["after"] - r["before"] for r in faulty if r.get("after") is not None]
-    improved = sum(r.get("exit") == 0 for r in faulty)
+    faulty = [r for r in results if "improved" in r]  # a fix study was run and judged
+    gains = [r["gain"] for r in faulty if r.get("gain") is not None]
+    improved = sum(bool(r["improved"]) for r in faulty)
     print(f"\n{len(results) - len(faulty)} baselines with nothing to fix or that failed are not "
           f"counted; {time.perf_counter() - started:.0f} s in all, budget {args.budget} trials each")
     print(f"fix success: {improved}/{len(faulty)} improved, median gain "

@@ -60,6 +60,16 @@ class Lift:
     def labels_after(self) -> tuple[str, ...]:
         return self.winner.diagnosis.verdicts if self.winner and self.winner.diagnosis else ()
 
+    def to_json(self) -> dict[str, Any]:
+        """The numbers judged, as stored with the fix study (its user attribute ``lift``)."""
+        return {"metric": self.metric, "maximize": self.maximize, "original": self.original,
+                "reruns": [r.value for r in self.reruns], "before": self.before,
+                "noise": self.noise, "after": self.winner.value if self.winner else None,
+                "winner": self.winner.number if self.winner else None,
+                "carried_by": self.carried_by, "gain": self.gain, "improved": self.improved,
+                "labels_before": list(self.labels_before), "labels_after": list(self.labels_after),
+                "gone": list(self.gone)}
+
     @property
     def gone(self) -> tuple[str, ...]:
         """The baseline's labels that the winner no longer carries."""

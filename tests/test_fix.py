@@ -112,6 +112,10 @@ def test_an_imbalanced_baseline_is_fixed_beyond_its_noise_and_the_label_goes(imb
     assert "(imbalanced gone)" in out and out.splitlines()[-1].startswith("lifted: ")
     note = optuna_dashboard.get_note(study)
     assert "## Fix: before and after" in note and out.splitlines()[-1] in note
+    stored = study.user_attrs["lift"]  # the numbers judged, kept with the study
+    assert stored["improved"] is True and stored["winner"] == best.number
+    assert stored["before"] == pytest.approx(mean) and stored["noise"] == pytest.approx(noise)
+    assert stored["gone"] == ["imbalanced"]
 
 
 def test_a_fix_trial_trains_the_baseline_with_that_fix_alone(imbalanced_fix):

@@ -36,6 +36,7 @@ from search.record.trial import TrialRecord, ranked
 # the counts) and the last ensemble of the best trials (``run_study.py ensemble``: {"note": markdown},
 # shown at the end).
 LIFT_NOTE = "lift_note"
+LIFT = "lift"  # and the numbers the before/after judged (``diagnose.lift.Lift.to_json``)
 ENSEMBLE = "ensemble"
 
 

@@ -52,6 +52,11 @@ def test_the_winner_names_its_fix_and_whether_the_label_is_gone():
     assert "after: trial #2 (dropout): val_macro_f1 0.8500; +0.1300" in text
     assert "overfit -> healthy (overfit gone)" in text
     assert text.splitlines()[-1] == "lifted: dropout gained +0.1300 > noise 0.0400"
+    assert lift.to_json() == {
+        "metric": "val_macro_f1", "maximize": True, "original": 0.71, "reruns": [0.70, 0.74],
+        "before": pytest.approx(0.72), "noise": pytest.approx(0.04), "after": 0.85, "winner": 2,
+        "carried_by": "dropout", "gain": pytest.approx(0.13), "improved": True,
+        "labels_before": ["overfit"], "labels_after": ["healthy"], "gone": ["overfit"]}
     note = markdown(lift, "trial #4 of study 'x'", "x-fix", ROLES, records)
     assert note[0] == "## Fix: before and after" and "**lifted: dropout" in note[-2]
 
