@@ -159,9 +159,12 @@ def run(config: StudyConfig, progress: Progress, device: Device | None = None,
     splits = load_splits(config)
     check_writable(config.artifact_dir)  # before the storage: bad input, not a failed trial
     device = device or pick_device()
-    if checks:  # a failure stops here: the storage is not opened
-        preflight(config, splits, device, progress.line)
+    said: list[str] = []  # the checks' lines, shown once the storage opened (a storage that
+    if checks:  # fails is then one line); a failure stops here: the storage is not opened
+        preflight(config, splits, device, said.append)
     study = create_or_continue(config)
+    for line in said:
+        progress.line(line)
     requeued = requeue_interrupted(study)
     hooks.study_started(study)
     trials = study.get_trials(deepcopy=False)
