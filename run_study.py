@@ -59,6 +59,16 @@ def port_number(text: str) -> int:
     return value
 
 
+def device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=["cuda", "mps", "cpu"],
+                        help="device (default: cuda, else mps, else cpu)")
+
+
+def data_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", type=Path, metavar="DIR",
+                        help="the dataset's folder, as unpacked (overrides data.root)")
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="run_study.py", description=__doc__.split("\n\n")[0],
                     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -80,8 +90,7 @@ def build_parser() -> Parser:
     for option, override in OVERRIDES.items():
         run.add_argument(flag(option), dest=option, type=override.parse, metavar=override.metavar,
                          help=f"{override.help} ({override.where})")
-    run.add_argument("--device", choices=["cuda", "mps", "cpu"],
-                     help="training device (default: cuda, else mps, else cpu)")
+    device_option(run)
     run.add_argument("--workers", type=positive_int, default=1, metavar="N",
                      help="N processes sharing the study on this machine: one per GPU when there "
                           "are GPUs, else the CPU cores split between them (default storage then: "
@@ -114,8 +123,7 @@ def build_parser() -> Parser:
                        help="trials in the fix study (default: the enqueued ones + 4 sampled)")
     limit.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                        help="stop starting trials after this long (the enqueued ones run first)")
-    fix.add_argument("--device", choices=["cuda", "mps", "cpu"],
-                     help="training device (default: cuda, else mps, else cpu)")
+    device_option(fix)
     fix.add_argument("--skip-checks", action="store_true",
                      help="start the fix study without the preflight checks")
     fix.set_defaults(handler=cmd_fix)
@@ -127,10 +135,8 @@ def build_parser() -> Parser:
                     "batch, gradients, class balance. `run` does this first (--skip-checks "
                     "bypasses it). Exit 2, one line per failed check, when one fails.")
     check.add_argument("study_file", type=Path, help="a study file")
-    check.add_argument("--data-root", type=Path, metavar="DIR",
-                       help="the dataset's folder, as unpacked (overrides data.root)")
-    check.add_argument("--device", choices=["cuda", "mps", "cpu"],
-                       help="device (default: cuda, else mps, else cpu)")
+    data_root_option(check)
+    device_option(check)
     check.set_defaults(handler=cmd_check)
 
     lr_find = commands.add_parser(
@@ -139,12 +145,10 @@ def build_parser() -> Parser:
                     "rates, smooth the loss, stop once it exceeds 4x its minimum; print the "
                     "suggested rate and interval and write the loss-vs-lr curve as HTML.")
     lr_find.add_argument("study_file", type=Path, help="a study file")
-    lr_find.add_argument("--data-root", type=Path, metavar="DIR",
-                         help="the dataset's folder, as unpacked (overrides data.root)")
+    data_root_option(lr_find)
     lr_find.add_argument("--out", type=Path, metavar="OUT.html",
                          help="where to write the plot (default: lr-find-<study>.html)")
-    lr_find.add_argument("--device", choices=["cuda", "mps", "cpu"],
-                         help="device (default: cuda, else mps, else cpu)")
+    device_option(lr_find)
     lr_find.set_defaults(handler=cmd_lr_find)
 
     ensemble = commands.add_parser(
@@ -158,8 +162,7 @@ def build_parser() -> Parser:
     ensemble.add_argument("--study", metavar="NAME", required=True, help="the study")
     ensemble.add_argument("--top-k", type=positive_int, default=3, metavar="K",
                           help="how many of the best trials (default 3)")
-    ensemble.add_argument("--device", choices=["cuda", "mps", "cpu"],
-                          help="device (default: cuda, else mps, else cpu)")
+    device_option(ensemble)
     ensemble.set_defaults(handler=cmd_ensemble)
 
     diagnose = commands.add_parser(
