@@ -134,10 +134,13 @@ def lines(lift: Lift, baseline_name: str, study: str, roles: Mapping[int, str],
                 "the baseline's labels remain" if set(lift.labels_before) - {"healthy"} else "")
         out.append(f"diagnosis: {', '.join(lift.labels_before)} -> {after}"
                    + (f" ({gone})" if gone else ""))
-    out.append("trials:")
+    trained = [r for r in records if r.history.rows]  # not the sampler's repeats, reused untrained
+    repeats = len(records) - len(trained)
+    out.append("trials:" + (f" ({repeats} more repeated an earlier trial's parameters and were not "
+                            f"trained)" if repeats else ""))
     out += [f"  #{r.number:<3} {roles.get(r.number) or 'sampled':<24} "
             f"{'-' if r.value is None else f'{r.value:.4f}':>7}  "
-            f"{r.diagnosis.label_text if r.diagnosis else r.state.lower()}" for r in records]
+            f"{r.diagnosis.label_text if r.diagnosis else r.state.lower()}" for r in trained]
     out.append(("lifted: " if lift.improved else "not lifted: ") +
                (f"{lift.carried_by} gained {lift.gain:+.4f} > noise {lift.noise:.4f}"
                 if lift.improved else "no trial beat the baseline's re-runs by more than the noise"))
@@ -148,6 +151,6 @@ def markdown(lift: Lift, baseline_name: str, study: str, roles: Mapping[int, str
              records: Sequence[TrialRecord]) -> list[str]:
     """The same as ``lines``, for the fix study's note in optuna-dashboard."""
     body = lines(lift, baseline_name, study, roles, records)
-    trials = body.index("trials:")
+    trials = next(i for i, line in enumerate(body) if line.startswith("trials:"))
     return ["## Fix: before and after", "", *(f"- {line}" for line in body[:trials]), "",
             f"**{body[-1]}**", ""]

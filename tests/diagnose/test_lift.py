@@ -14,8 +14,9 @@ BASE = {"architecture": "c3d", "dropout": 0.0, "lr": 0.001}
 VAL = {"val": [50, 50]}  # 100 validation examples: one is worth 0.01
 
 
-def record(number, value, labels=("overfit",), state="COMPLETE", **hparams):
-    return TrialRecord(number, state, value, {}, History(), hparams={**BASE, **hparams},
+def record(number, value, labels=("overfit",), state="COMPLETE", trained=True, **hparams):
+    history = History([{"epoch": 1, "val_macro_f1": value}] if trained else [])
+    return TrialRecord(number, state, value, {}, history, hparams={**BASE, **hparams},
                        class_counts=VAL, diagnosis=Diagnosis(tuple(labels), ()))
 
 
@@ -83,3 +84,13 @@ def test_without_two_reruns_or_a_fix_trial_nothing_is_claimed(records):
     lift = judge(records, ROLES, BASE, None, ("overfit",), "val_macro_f1", True)
     assert not lift.improved and exit_code(lift) == 1
     assert lines(lift, "b", "x-fix", ROLES, records)[-1].startswith("not lifted")
+
+
+def test_the_samplers_repeats_are_counted_not_listed():
+    records = [record(0, 0.70), record(1, 0.74), record(2, 0.85, ("healthy",)),
+               record(3, 0.85, ("healthy",), trained=False), record(4, 0.85, trained=False)]
+    lift = judge(records, ROLES, BASE, None, ("overfit",), "val_macro_f1", True)
+    text = lines(lift, "b", "x-fix", ROLES, records)
+    assert lift.winner.number == 2  # the trained one, not a repeat reusing its value
+    assert "trials: (2 more repeated an earlier trial's parameters and were not trained)" in text
+    assert not any(line.startswith(("  #3 ", "  #4 ")) for line in text)
