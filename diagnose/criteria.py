@@ -106,6 +106,9 @@ COLLAPSED_SCORE = 0.01
 # labels stall a run just as well), so "search higher learning rates" and "train longer" are not
 # proposed for it.
 STUCK_LOSS_MOVE = 0.05
+# ... unless the trial's own learning rate was tiny: ten times below the learning_rate fix's range
+# (1e-3 .. 3e-2, diagnose.fixes), where a loss that never moved is what a step too small looks like.
+TINY_LR = 1e-4
 
 # An underfit model whose training loss still fell by more than 2% over the last STALL_FRACTION of
 # the run is learning slowly (step size, time) rather than unable to learn (capacity).

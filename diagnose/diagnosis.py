@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from diagnose.criteria import (LOSS_STILL_FALLING, STALL_FRACTION, STUCK_LOSS_MOVE,
+from diagnose.criteria import (LOSS_STILL_FALLING, STALL_FRACTION, STUCK_LOSS_MOVE, TINY_LR,
                                UNDERFIT_ACCURACY)
 from diagnose.curves import Curves
 from diagnose.fixes import FIXES, tailored
@@ -154,8 +154,13 @@ def _with_fixes(finding: Finding, curves: Curves, context: RunContext) -> Findin
         # Learning too slowly rather than unable to learn: step size and time before capacity.
         first = ("learning_rate", "train_longer")
         fixes = tuple(sorted(fixes, key=lambda f: first.index(f.name) if f.name in first else 2))
-    elif finding.label == "underfit" and _stuck_from_start(curves):  # nothing says "step too small"
-        fixes = tuple(f for f in fixes if f.name not in ("learning_rate", "train_longer"))
+    elif finding.label == "underfit" and _stuck_from_start(curves):
+        lr = (context.hparams or {}).get("lr")
+        if isinstance(lr, (int, float)) and lr <= TINY_LR:  # a tiny step: its rate first
+            fixes = tuple(sorted((f for f in fixes if f.name != "train_longer"),
+                                 key=lambda f: f.name != "learning_rate"))
+        else:  # nothing says "step too small"
+            fixes = tuple(f for f in fixes if f.name not in ("learning_rate", "train_longer"))
     elif finding.label == "underfit":  # it has plateaued: more epochs of the same will not help
         fixes = tuple(sorted(fixes, key=lambda f: f.name == "train_longer"))
     return dataclasses.replace(finding, fixes=fixes)

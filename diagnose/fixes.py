@@ -95,7 +95,9 @@ FIXES: Mapping[str, tuple[Fix, ...]] = {
     ),
     "diverged": (
         _fix("lower_learning_rate", "The loss blew up: the steps are too large for this loss "
-             "surface. Search learning rates ten times smaller.", ("scale", "space.lr", 0.1)),
+             "surface. Search learning rates below the one that blew up, down to 1e-5 (a rate "
+             "that diverges can be decades too large: a tenth of it may diverge still).",
+             ("set", "space.lr", {"low": 1e-5, "high": 1e-1, "log": True})),
         _fix("gradient_clipping", "Clipping the gradient norm bounds each step even where the "
              "loss is steep (Pascanu et al., 2013).",
              ("set", "space.grad_clip_norm", {"choices": [0.5, 1.0, 5.0]})),
@@ -115,6 +117,7 @@ DIRECTIONS: Mapping[tuple[str, str], str] = {
     ("dropout", "space.dropout"): "up",  # more regularisation than the overfit trial had
     ("weight_decay", "space.weight_decay"): "up",
     ("learning_rate", "space.lr"): "up",  # bigger steps than the slow trial took
+    ("lower_learning_rate", "space.lr"): "down",  # smaller steps than the diverged trial took
     ("less_regularization", "space.dropout"): "down",
     ("less_regularization", "space.weight_decay"): "down",
 }

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from diagnose.fixes import apply_changes
+from diagnose.fixes import FIXES, apply_changes
 from search.record.diagnosis import Change, Diagnosis, Fix
 from search.record.trial import PINNED
 
@@ -91,12 +91,13 @@ def fix_trial(fix: Fix, config: Mapping[str, Any], hparams: Mapping[str, Any]) -
     changes (a range's middle, the first value it adds, a knob scaled from the baseline's), pinned,
     so that a gain is the fix's. None when the fix changes nothing one trial could try alone (it
     changes every trial's settings, e.g. early stopping)."""
-    edited = apply_changes(config, fix.changes)
+    changes = _as_tried(fix)
+    edited = apply_changes(config, changes)
     arch = hparams.get("architecture")
     specs = {**(edited.get("space") or {}),
              **{f"{arch}.{k}": v for k, v in ((edited.get("models") or {}).get(arch) or {}).items()}}
     tried = dict(hparams)
-    for change in fix.changes:
+    for change in changes:
         name = _param_name(change.key, arch)
         if name is None or name not in specs:
             continue
@@ -122,6 +123,16 @@ def plan(config: Mapping[str, Any], name: str, fixes: Sequence[Fix], hparams: Ma
                   for fix, trial in tried if trial is None]
     trials = baseline_trials(hparams, max_epochs) + tuple(t for _, t in tried if t is not None)
     return FixPlan(name, study_file, tuple(fixes), trials, (*left_out, *study_wide))
+
+
+def _as_tried(fix: Fix) -> tuple[Change, ...]:
+    """The changes a trial that tries ``fix`` makes: the fix's (tailored to the study), and the
+    table's ``include``s that tailoring left out because the study already offers the values (a trial
+    trying focal loss takes loss focal, though the study's choices have it already)."""
+    table = next((f for fixes in FIXES.values() for f in fixes if f.name == fix.name), None)
+    keys = {c.key for c in fix.changes}
+    return fix.changes + tuple(c for c in (table.changes if table else ())
+                               if c.op == "include" and c.key not in keys)
 
 
 def representative(spec: Any) -> Any:

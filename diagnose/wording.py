@@ -39,7 +39,8 @@ KERAS: Mapping[str, str] = {
     "resampling": "oversample the minority classes in the tf.data or PyDataset pipeline",
     "cost_sensitive": "class_weight from the effective number of samples, (1 - b) / (1 - b^n_c) "
                       "with b = 0.999 (Cui et al., 2019)",
-    "lower_learning_rate": "a learning rate ten times smaller in the optimizer",
+    "lower_learning_rate": "optimizer=keras.optimizers.Adam(learning_rate=1e-5 to below the "
+                           "rate that diverged)",
     "gradient_clipping": "optimizer=keras.optimizers.Adam(..., clipnorm=1.0)",
     "warmup": "learning_rate=keras.optimizers.schedules.CosineDecay(..., warmup_steps=a few "
               "epochs' steps)",
@@ -69,7 +70,8 @@ LIGHTNING: Mapping[str, str] = {
     "resampling": "DataLoader(sampler=WeightedRandomSampler(1 / n_c per example))",
     "cost_sensitive": "nn.CrossEntropyLoss(weight=...) from the effective number of samples "
                       "(Cui et al., 2019)",
-    "lower_learning_rate": "a learning rate ten times smaller in configure_optimizers",
+    "lower_learning_rate": "a learning rate of 1e-5 to below the one that diverged, in "
+                           "configure_optimizers",
     "gradient_clipping": "Trainer(gradient_clip_val=1.0)",
     "warmup": "a LinearLR warm-up chained before the main schedule (SequentialLR)",
 }

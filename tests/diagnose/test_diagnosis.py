@@ -117,8 +117,9 @@ def test_json_is_plain_and_complete():
     assert finding["evidence"] == {"first_nonfinite_epoch": 2}
     first_fix = finding["fixes"][0]
     assert first_fix["name"] == "lower_learning_rate"
-    assert first_fix["changes"] == [{"op": "scale", "key": "space.lr", "value": 0.1}]
-    assert first_fix["change"] == "space.lr: x0.1" and first_fix["reason"]
+    assert first_fix["changes"] == [{"op": "set", "key": "space.lr",
+                                     "value": {"low": 1e-5, "high": 0.1, "log": True}}]
+    assert first_fix["change"] == "space.lr: search [1e-05, 0.1] (log scale)" and first_fix["reason"]
 
 
 def test_oscillation_is_judged_against_the_loss_range_not_its_level():

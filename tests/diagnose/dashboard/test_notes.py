@@ -227,7 +227,7 @@ def test_the_study_note_counts_trials_by_state_and_by_diagnosis():
     ("underfit, imbalanced", lambda raw: (raw["space"]["lr"]["high"] == 3e-2
                                           and raw["objective"] == "val_macro_f1")),
     ("diverged", lambda raw: raw["space"]["lr"] == pytest.approx(
-        {"low": 1e-4, "high": 1e-3, "log": True})),
+        {"low": 1e-5, "high": 1e-1, "log": True})),
 ])
 def test_the_next_study_file_in_the_note_loads_and_carries_the_fixes(case, edits, tmp_path):
     stored = copy.deepcopy(TINY_STUDY)
