@@ -388,6 +388,10 @@ def cmd_fix(args: argparse.Namespace) -> int:
     name = free_study_name(base.storage, f"{base.study}-fix")
     folder = base.storage.artifact_dir(base.config.get("study", {}).get("artifact_dir")) / "fix"
     fixes, left_out = valid_fixes(base, fixes, name, folder)
+    if not fixes:
+        print(f"{base.name} is diagnosed {base.diagnosis.label_text}, but no fix of it gives a study "
+              f"file that loads: {'; '.join(left_out)}")
+        return 1
     planned = lift_plan.plan(base.config, name, fixes, base.hparams, base.seed, None, left_out)
     n_trials = None if args.timeout else args.budget_trials or (
         len(planned.trials) + lift_plan.SEARCH_TRIALS)
@@ -407,6 +411,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
           f"{', '.join(t.role for t in enqueued[lift_plan.BASELINE_RUNS:])}"
           + (f"; left out: {'; '.join([*planned.left_out, *over])}"
              if planned.left_out or over else "") + f"; study file {path}")
+
     def enqueue(study) -> None:  # once the preflight checks passed and the study exists
         for trial in enqueued:
             study.enqueue_trial(dict(trial.params), user_attrs=dict(trial.user_attrs))
