@@ -206,10 +206,13 @@ class Hyperparams:
     @classmethod
     def from_json(cls, values: Mapping[str, Any]) -> Hyperparams:
         """The hyperparameters ``to_json`` wrote (other keys, e.g. notes on where a value came
-        from, are left out)."""
+        from, are left out; one an older version did not write takes its default, or None where
+        it applies only with another one's value)."""
         arch = values["architecture"]
         kwargs = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith(f"{arch}.")}
-        return cls(model_kwargs=kwargs, **{name: values.get(name) for name in HYPERPARAMETERS})
+        return cls(model_kwargs=kwargs, **{
+            name: values[name] if name in values else None if hp.applies_when else hp.default
+            for name, hp in HYPERPARAMETERS.items()})
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,14 @@ def test_lr_auto_must_be_resolved_and_the_interval_is_stated_in_the_hparams():
     _, hp = sample(resolved, {"c3d.width": 8, "lr": 4e-3})
     assert hp.lr == 4e-3 and hp.to_json()["lr_interval"] == [1e-3, 1e-2]
     assert "lr_interval" not in sample(space(), {"c3d.width": 8})[1].to_json()
+
+
+def test_hyperparams_read_back_from_json_and_older_records_get_defaults():
+    from search.space import Hyperparams
+
+    hp = Hyperparams("c3d", {"width": 8}, 1e-3, "constant", 16, 0.2, 0.0, "sgd", 0.9,
+                     "cross_entropy", None, None, None, None, "none", "none")
+    assert Hyperparams.from_json({**hp.to_json(), "lr_interval": [1e-4, 1e-3]}) == hp
+    older = {k: v for k, v in hp.to_json().items() if k not in ("sampling", "momentum")}
+    assert Hyperparams.from_json(older) == Hyperparams(
+        **{**hp.__dict__, "sampling": "none", "momentum": None})
