@@ -271,24 +271,26 @@ def worker_device(name: str | None):
 
 def run_workers(args: argparse.Namespace, config: StudyConfig) -> int:
     """--workers N: create (or continue) the study once, start N workers, report once."""
+    import functools
+
     import torch
 
     from search import study as study_runner
     from search import workers
+    from search.lr_find import resolve_auto_lr
+    from search.preflight import preflight
     from search.resume import requeue_interrupted
 
+    splits = functools.cache(lambda: study_runner.load_splits(config))  # read once, if at all
+    device, said = worker_device(args.device), []
     if not args.skip_checks:  # once, here: the workers start with --skip-checks
-        from search.preflight import preflight
-        from search.progress import make_progress
-
-        preflight(config, study_runner.load_splits(config), worker_device(args.device),
-                  make_progress(args.n_trials).line)
+        preflight(config, splits(), device, said.append)
     study = study_runner.create_or_continue(config)  # tables created once, before any worker
+    for line in said:  # after the storage opened, as `run` shows them
+        print(line, file=sys.stderr)
     requeue_interrupted(study)
-    from search.lr_find import resolve_auto_lr  # lr: auto, found once here: every worker reads it
-
-    resolve_auto_lr(config, study, lambda: study_runner.load_splits(config),
-                    worker_device(args.device), lambda line: print(line, file=sys.stderr))
+    resolve_auto_lr(config, study, splits, device,  # lr: auto, found once here: workers read it
+                    lambda line: print(line, file=sys.stderr))
     gpus = torch.cuda.device_count() if args.device in (None, "cuda") else 0
     n = args.workers if args.n_trials is None else min(args.workers, args.n_trials)
     options = [part for option in OVERRIDES if getattr(args, option) is not None
@@ -376,6 +378,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
     from diagnose import lift, lift_plan
     from search import study as study_runner
+    from search.config import load_study_config
     from search.interrupts import Interrupts
     from search.progress import make_progress
 
@@ -406,7 +409,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
               **({"timeout": args.timeout} if args.timeout else {})}
     path.write_text(yaml.safe_dump({**planned.study_file, "budget": budget}, sort_keys=False),
                     encoding="utf-8")
-    config = load_fix_config(path, base.storage)
+    config = load_study_config(path, {"storage": base.storage.url})
     print(f"fix of {base.name} ({base.diagnosis.label_text}): study '{name}' with "
           f"{', '.join(t.role for t in enqueued[lift_plan.BASELINE_RUNS:])}"
           + (f"; left out: {'; '.join([*planned.left_out, *over])}"
@@ -533,12 +536,6 @@ def valid_fixes(base: Baseline, fixes, name: str, folder: Path) -> tuple[list, l
             except ConfigError as exc:
                 left_out.append(f"{fix.name} ({str(exc).split(': ', 1)[-1]})")
     return kept, left_out
-
-
-def load_fix_config(path: Path, storage: StorageUrl) -> StudyConfig:
-    from search.config import load_study_config
-
-    return load_study_config(path, {"storage": storage.url})
 
 
 def fix_verdict(run, base: Baseline, config: StudyConfig, lift, planned) -> int:

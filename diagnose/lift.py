@@ -87,7 +87,8 @@ def judge(records: Sequence[TrialRecord], roles: Mapping[int, str], baseline: Ma
                           key=lambda r: r.number))
     winner = next((r for r in done if roles.get(r.number) != BASELINE), None)
     carried = "" if winner is None else roles.get(winner.number) or _changed(winner, baseline)
-    n_val = sum(((records[0].class_counts or {}).get("val") or [])) if records else 0
+    n_val = next((sum(r.class_counts["val"]) for r in records
+                  if r.class_counts and r.class_counts.get("val")), 0)
     return Lift(metric, maximize, original, tuple(labels_before), reruns, winner, carried,
                 1.0 / n_val if n_val else 0.0)
 
