@@ -26,7 +26,8 @@ from search.overrides import OVERRIDES
 from search.record.errors import ConfigError
 from search.record.history import OBJECTIVE_DIRECTIONS
 from search.record.storage import DEFAULT_STORAGE, StorageUrl
-from search.samplers import PRUNERS, SAMPLERS, build_pruner, build_sampler
+from search.samplers import (DEFAULT_SAMPLER, PRUNERS, SAMPLERS, build_pruner, build_sampler,
+                             default_pruner)
 from search.space import SearchSpace, parse_space, possible_values
 
 DEFAULT_PARALLEL_STORAGE = "plateau.journal"  # JournalFileBackend: safe for several processes
@@ -131,8 +132,9 @@ def study_config_from_mapping(raw: Any, path: Path, overrides: Mapping[str, Any]
     data = _data(top.section("data"))
     objective = top.take("objective", str, "val_macro_f1", check=fields.one_of(OBJECTIVE_DIRECTIONS))
     budget = _budget(top.section("budget", {}))
-    sampler = _component(top, "sampler", "tpe", SAMPLERS, lambda n, o: build_sampler(n, o, seed))
-    pruner = _component(top, "pruner", "hyperband", PRUNERS,
+    sampler = _component(top, "sampler", Component(*DEFAULT_SAMPLER), SAMPLERS,
+                         lambda n, o: build_sampler(n, o, seed))
+    pruner = _component(top, "pruner", Component(*default_pruner(budget.max_epochs)), PRUNERS,
                         lambda n, o: build_pruner(n, o, budget.max_epochs))
     early_stopping = _early_stopping(top, budget.max_epochs)
     space = parse_space(top.section("space"), top.section("models", {}))
@@ -198,14 +200,21 @@ def _budget(budget: Section) -> Budget:
     return Budget(n_trials, timeout, max_epochs)
 
 
-def _component(top: Section, key: str, default: str, names: Mapping[str, type], build) -> Component:
-    """``key: NAME`` or ``key: {name: NAME, option: value, ...}``; built once here to check options."""
-    if not isinstance(top.peek(key), dict):
-        section = Section(top.source, key, {"name": top.take(key, str, default)})
+def _component(top: Section, key: str, default: Component, names: Mapping[str, type],
+               build) -> Component:
+    """``key: NAME`` (Optuna's class with its own defaults), ``key: {name: NAME, option: value}``,
+    or nothing: plateau's ``default``, whose options a mapping without ``name`` adjusts. Built once
+    here to check the options."""
+    if not top.has(key):
+        name, options = default.name, dict(default.options)
+    elif not isinstance(top.peek(key), dict):
+        section = Section(top.source, key, {"name": top.take(key, str)})
+        name, options = section.take("name", str, check=fields.one_of(names)), {}
     else:
         section = top.section(key)
-    name = section.take("name", str, default, check=fields.one_of(names))
-    options = section.rest()
+        given = section.has("name")
+        name = section.take("name", str, default.name, check=fields.one_of(names))
+        options = {**({} if given else default.options), **section.rest()}
     try:
         build(name, options)
     except (TypeError, ValueError) as exc:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import disk
+from search import disk, fair_pruner
 from search.checkpoints import TrialCheckpoints
 from search.config import StudyConfig
 from search.data.splits import Splits
@@ -218,7 +218,7 @@ class Objective:
                                        f"{epoch}; it continues from there when the study runs again")
         if trial.should_prune():
             return Stop("pruned", f"{PRUNED_AT} {epoch} by "
-                                  f"{type(trial.study.pruner).__name__}")
+                                  f"{fair_pruner.describe(trial.study.pruner, trial.params)}")
         rule = self.config.early_stopping
         values = history.column(self.config.objective)
         if rule is not None and rule.should_stop(values, self.maximize):

@@ -12,13 +12,17 @@ reproducible, and distinct for every trial of the study however many processes r
 
 from __future__ import annotations
 
+import math
 import types
+import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
+
+from search.fair_pruner import WithinArchitecture
 
 SAMPLERS: Mapping[str, type[optuna.samplers.BaseSampler]] = types.MappingProxyType({
     "tpe": optuna.samplers.TPESampler,  # Optuna's default; handles conditional and categorical params
@@ -28,10 +32,33 @@ SAMPLERS: Mapping[str, type[optuna.samplers.BaseSampler]] = types.MappingProxyTy
 })
 
 PRUNERS: Mapping[str, type[optuna.pruners.BasePruner]] = types.MappingProxyType({
-    "hyperband": optuna.pruners.HyperbandPruner,  # Li et al. 2018; max_resource = max_epochs
     "median": optuna.pruners.MedianPruner,
+    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,  # ASHA, Li et al. 2020
+    "hyperband": optuna.pruners.HyperbandPruner,  # Li et al. 2018; max_resource = max_epochs
     "none": optuna.pruners.NopPruner,
 })
+WITHIN_ARCHITECTURE = "within_architecture"  # plateau's own pruner option (``search.fair_pruner``)
+
+# plateau's defaults, for a study file that names no sampler or pruner; chosen with
+# bench/search_efficiency.py and bench/pruning_replay.py (README, "Search defaults").
+DEFAULT_SAMPLER = ("tpe", {
+    "multivariate": True,  # models the parameters jointly (Falkner et al. 2018; Optuna's docs)
+    "group": True,  # ... per set of parameters that occur together: one per architecture
+    "n_startup_trials": 5,  # random trials first (Optuna: 10)
+    "constant_liar": True,  # several workers: running trials count as bad, so they spread out
+})
+PRUNER_STARTUP_TRIALS = 3  # completed trials of the architecture before any of it is pruned
+# No trial is judged before this share of max_epochs: on the demo study a ConvLSTM's score at
+# epochs 1-5 hardly predicts its final rank (Spearman 0.24-0.49), from epoch 6 of 20 it does (0.82;
+# bench/pruning_replay.py).
+PRUNER_WARMUP_FRACTION = 0.3
+
+
+def default_pruner(max_epochs: int) -> tuple[str, dict[str, Any]]:
+    """Median pruning within each architecture, after a warm-up of 30% of max_epochs."""
+    return ("median", {"n_startup_trials": PRUNER_STARTUP_TRIALS,
+                       "n_warmup_steps": math.ceil(PRUNER_WARMUP_FRACTION * max_epochs),
+                       WITHIN_ARCHITECTURE: True})
 
 
 def trial_seed(seed: int, number: int) -> int:
@@ -72,10 +99,25 @@ class TrialSeeded(optuna.samplers.BaseSampler):
 
 
 def build_sampler(name: str, options: Mapping[str, Any], seed: int) -> optuna.samplers.BaseSampler:
-    return TrialSeeded(lambda trial_seed: SAMPLERS[name](seed=trial_seed, **options), seed)
+    def build(trial_seed: int) -> optuna.samplers.BaseSampler:
+        with warnings.catch_warnings():  # multivariate, group, constant_liar: "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return SAMPLERS[name](seed=trial_seed, **options)
+    return TrialSeeded(build, seed)
 
 
 def build_pruner(name: str, options: Mapping[str, Any], max_epochs: int) -> optuna.pruners.BasePruner:
+    """Optuna's pruner ``name`` with ``options``; ``within_architecture: true`` wraps it so that a
+    trial is compared only with trials of its own architecture (``search.fair_pruner``)."""
+    options = dict(options)
+    within = options.pop(WITHIN_ARCHITECTURE, False)
+    if not isinstance(within, bool):
+        raise TypeError(f"{WITHIN_ARCHITECTURE} must be true or false. Got {within!r} instead")
     if name == "hyperband":
+        if within:
+            raise ValueError(f"{WITHIN_ARCHITECTURE}: its brackets read the storage directly, so "
+                             f"it cannot compare within an architecture; use median or "
+                             f"successive_halving, or {WITHIN_ARCHITECTURE}: false")
         options = {"min_resource": 1, "max_resource": max_epochs, **options}
-    return PRUNERS[name](**options)
+    pruner = PRUNERS[name](**options)
+    return WithinArchitecture(pruner) if within else pruner

@@ -203,7 +203,7 @@ def test_timeout_stops_starting_trials(write_study, sqlite_url):
 
 
 @pytest.mark.parametrize("sampler, pruner", [("random", "median"), ("cmaes", "hyperband"),
-                                             ("gp", "none")])
+                                             ("gp", "none"), ("tpe", "successive_halving")])
 def test_every_sampler_and_pruner_name_runs(sampler, pruner, write_study, sqlite_url):
     path = write_study({"sampler": Replace(name=sampler), "pruner": pruner,
                         "budget": {"n_trials": 2, "max_epochs": 1}})

@@ -132,3 +132,15 @@ def test_lr_auto_is_the_one_string_lr_takes(write_study, lr, message):
     with pytest.raises(ConfigError) as info:
         load_study_config(write_study({"space": {"lr": lr}}))
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("given, name, options", [
+    (..., "median", {"n_startup_trials": 3, "n_warmup_steps": 1, "within_architecture": True}),
+    ("median", "median", {}),  # a name alone: Optuna's class with its own defaults
+    ({"n_warmup_steps": 2}, "median",  # a mapping without a name adjusts plateau's default
+     {"n_startup_trials": 3, "n_warmup_steps": 2, "within_architecture": True}),
+    ({"name": "successive_halving", "min_resource": 2}, "successive_halving", {"min_resource": 2}),
+])
+def test_the_pruner_is_plateaus_default_unless_named(write_study, given, name, options):
+    config = load_study_config(write_study({"pruner": given}))
+    assert (config.pruner.name, dict(config.pruner.options)) == (name, options)

@@ -34,8 +34,8 @@ def test_should_stop(values, maximize, patience, min_delta, warmup, expected):
     assert rule.should_stop(values, maximize) is expected
 
 
-@pytest.mark.parametrize("max_epochs, patience, warmup", [(4, 3, 1), (12, 3, 3), (20, 5, 5),
-                                                          (100, 25, 25)])
+@pytest.mark.parametrize("max_epochs, patience, warmup", [(4, 3, 1), (12, 5, 3), (20, 8, 5),
+                                                          (100, 40, 25)])
 def test_auto_scales_patience_and_warmup_with_the_budget(max_epochs, patience, warmup):
     rule = EarlyStopping.auto(max_epochs)
     assert (rule.patience, rule.warmup_epochs, rule.min_delta) == (patience, warmup, 0.0)

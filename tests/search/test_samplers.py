@@ -7,7 +7,9 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from search.samplers import PRUNERS, SAMPLERS, TrialSeeded, build_pruner, build_sampler, trial_seed
+from search.fair_pruner import WithinArchitecture
+from search.samplers import (DEFAULT_SAMPLER, PRUNERS, SAMPLERS, TrialSeeded, build_pruner,
+                             build_sampler, default_pruner, trial_seed)
 
 
 @pytest.mark.parametrize("name, cls", [("tpe", optuna.samplers.TPESampler),
@@ -58,9 +60,33 @@ def test_trial_seeds_are_distinct_and_fixed():
 
 
 def test_hyperband_spans_one_to_max_epochs_unless_told_otherwise():
-    assert set(PRUNERS) == {"hyperband", "median", "none"}
+    assert set(PRUNERS) == {"hyperband", "median", "successive_halving", "none"}
     pruner = build_pruner("hyperband", {}, max_epochs=27)
     assert (pruner._min_resource, pruner._max_resource) == (1, 27)
     assert build_pruner("hyperband", {"min_resource": 3}, max_epochs=27)._min_resource == 3
     assert type(build_pruner("none", {}, 5)) is optuna.pruners.NopPruner
     assert type(build_pruner("median", {"n_warmup_steps": 2}, 5)) is optuna.pruners.MedianPruner
+
+
+@pytest.mark.parametrize("name, options, inner", [
+    ("median", {"within_architecture": True}, optuna.pruners.MedianPruner),
+    ("successive_halving", {"within_architecture": True, "min_resource": 2},
+     optuna.pruners.SuccessiveHalvingPruner),
+])
+def test_within_architecture_wraps_the_named_pruner(name, options, inner):
+    pruner = build_pruner(name, options, 20)
+    assert type(pruner) is WithinArchitecture and type(pruner.pruner) is inner
+    assert type(build_pruner(name, {**options, "within_architecture": False}, 20)) is inner
+
+
+def test_the_default_sampler_and_pruner():
+    """No sampler or pruner in the study file: multivariate, grouped TPE; median pruning within
+    each architecture after 30% of max_epochs (README, "Search defaults")."""
+    name, options = DEFAULT_SAMPLER
+    sampler = build_sampler(name, options, seed=0)._sampler
+    assert sampler._multivariate and sampler._group and sampler._constant_liar
+    assert sampler._n_startup_trials == options["n_startup_trials"]
+    pruner = build_pruner(*default_pruner(20), max_epochs=20)
+    assert type(pruner) is WithinArchitecture
+    assert (pruner.pruner._n_warmup_steps, pruner.pruner._n_startup_trials) == (6, 3)
+    assert build_pruner(*default_pruner(10), max_epochs=10).pruner._n_warmup_steps == 3
