@@ -50,7 +50,7 @@ def test_overrides_replace_file_values(write_study, tmp_path):
 def test_early_stopping_auto_scales_with_max_epochs(write_study):
     config = load_study_config(write_study({"early_stopping": ...}), {"max_epochs": 40})
     assert config.early_stopping == EarlyStopping.auto(40)
-    assert config.early_stopping.patience == 10 and config.early_stopping.warmup_epochs == 10
+    assert config.early_stopping.patience == 16 and config.early_stopping.warmup_epochs == 10
     fixed = load_study_config(write_study(
         {"early_stopping": {"patience": 4, "warmup_epochs": 0, "min_delta": 0.01}}))
     assert fixed.early_stopping == EarlyStopping(4, 0.01, 0)
