@@ -34,17 +34,20 @@ class Pruned:
     metric: str  # the study's objective (a history column)
     maximize: bool
     peers: tuple[float, ...]  # the other trials' objective at that epoch
+    within: str | None = None  # the architecture the pruner compared within (None: every trial)
 
     @classmethod
     def among(cls, record: TrialRecord, others: Iterable[TrialRecord]) -> Pruned | None:
-        """The pruning of ``record``, with the other records' values at its epoch; None if the
-        pruner did not stop it (or its study's objective is unknown)."""
-        epoch = record.pruned_epoch
+        """The pruning of ``record``, with the other records' values at its epoch (those of its
+        architecture's, when the pruner compared within it); None if the pruner did not stop it
+        (or its study's objective is unknown)."""
+        epoch, among = record.pruned_epoch, record.pruned_among
         if epoch is None or record.objective is None:
             return None
         peers = tuple(value for other in others if other.number != record.number
+                      and (among is None or (other.hparams or {}).get("architecture") == among)
                       for value in [_at(other, record.objective, epoch)] if value is not None)
-        return cls(epoch, record.objective, record.direction != "minimize", peers)
+        return cls(epoch, record.objective, record.direction != "minimize", peers, among)
 
     def note(self, curves: Curves) -> Finding:
         """"pruned at epoch 3: val_macro_f1 0.21, 0.34 behind the median of the 5 other trials
@@ -54,7 +57,8 @@ class Pruned:
         evidence = {"pruned_epoch": self.epoch, "metric": self.metric, "value": shown(value),
                     "other_trials_at_epoch": len(self.peers)}
         if value is None or not np.isfinite(value) or not self.peers:
-            why = ("no other trial had reached that epoch" if not self.peers
+            why = (f"no other {self.within + ' ' if self.within else ''}trial had reached that epoch"
+                   if not self.peers
                    else f"it logged no {self.metric} there")
             return Finding(PRUNED, 1.0, f"pruned at epoch {self.epoch}: {why}", evidence,
                            epochs=(self.epoch,))
@@ -64,6 +68,7 @@ class Pruned:
                         peers_best=shown(max(self.peers) if self.maximize else min(self.peers)))
         where = (f"{behind:.4f} behind" if behind >= 0 else
                  f"{-behind:.4f} ahead of") + f" the median of the {len(self.peers)} other " \
+                                              f"{self.within + ' ' if self.within else ''}" \
                                               f"trial{'s' if len(self.peers) > 1 else ''} there"
         return Finding(PRUNED, 1.0, f"pruned at epoch {self.epoch}: {self.metric} {value:.4f}, "
                                     f"{where} ({median:.4f})", evidence, epochs=(self.epoch,))

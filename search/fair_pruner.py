@@ -22,6 +22,8 @@ from typing import Any, Container
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search.record.trial import PRUNED_AMONG
+
 GROUP_PARAM = "architecture"
 
 
@@ -60,5 +62,6 @@ def describe(pruner: optuna.pruners.BasePruner, params: dict[str, Any]) -> str:
     convlstm trials", or the pruner's class name."""
     if isinstance(pruner, WithinArchitecture):
         inner = type(pruner.pruner).__name__
-        return f"{inner} among the {params[GROUP_PARAM]} trials" if GROUP_PARAM in params else inner
+        return (f"{inner} {PRUNED_AMONG.format(params[GROUP_PARAM])}" if GROUP_PARAM in params
+                else inner)
     return type(pruner).__name__

@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 FINAL_COLUMNS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_macro_f1")
 
 # How the stop reason of a trial the pruner stopped starts: "pruned at epoch 3 by HyperbandPruner";
-# and of one the plateau rule stopped: "stopped on plateau at epoch 12: ...".
+# and of one the plateau rule stopped: "stopped on plateau at epoch 12: ...". A pruner that compared
+# the trial only with trials of its architecture (``search.fair_pruner``) ends the reason with
+# ``PRUNED_AMONG``: "pruned at epoch 6 by MedianPruner among the c3d trials".
 PRUNED_AT = "pruned at epoch"
 PLATEAU_STOP = "stopped on plateau"
+PRUNED_AMONG = "among the {} trials"
 
 # The user attribute of a trial enqueued with its hyperparameters pinned (``run_study.py fix``
 # re-measures a baseline so): {"hparams": {...}, "max_epochs": N, "replicate": k}. It trains with
@@ -76,6 +79,14 @@ class TrialRecord:
         """The epoch after which the pruner stopped this trial (None: it did not)."""
         match = re.match(rf"{PRUNED_AT} (\d+)\b", self.stop_reason or "")
         return int(match.group(1)) if match else None
+
+    @property
+    def pruned_among(self) -> str | None:
+        """The architecture whose trials alone the pruner compared this one with (None: all, or
+        it was not pruned)."""
+        among = re.escape(PRUNED_AMONG).replace(re.escape("{}"), r"(\S+)")
+        match = re.search(rf"{among}$", self.stop_reason or "") if self.pruned_epoch else None
+        return match.group(1) if match else None
 
     # --- the writer --------------------------------------------------------------------------------
 

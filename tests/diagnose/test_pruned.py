@@ -61,11 +61,12 @@ def test_how_far_behind_it_was(peers, maximize, says):
     assert says in diagnose(history(**SHORT_AND_LOW), pruned_at(3, peers, maximize)).because()
 
 
-def record(number: int, values: list[float], stop_reason: str) -> TrialRecord:
+def record(number: int, values: list[float], stop_reason: str,
+           architecture: str = "c3d") -> TrialRecord:
     h = history(train_loss=falling(1.8, 1.2, len(values)), val_macro_f1=values)
     return TrialRecord(number, "PRUNED" if stop_reason.startswith("pruned") else "COMPLETE", None,
                        {}, h, objective="val_macro_f1", direction="maximize",
-                       stop_reason=stop_reason)
+                       stop_reason=stop_reason, hparams={"architecture": architecture})
 
 
 @pytest.mark.parametrize("stop_reason, epoch", [
@@ -78,6 +79,30 @@ def record(number: int, values: list[float], stop_reason: str) -> TrialRecord:
 def test_the_pruned_epoch_is_read_from_the_stop_reason(stop_reason, epoch):
     assert TrialRecord(0, "PRUNED", None, {}, History(), stop_reason=stop_reason).pruned_epoch \
         == epoch
+
+
+@pytest.mark.parametrize("stop_reason, among", [
+    ("pruned at epoch 6 by MedianPruner among the convlstm trials", "convlstm"),
+    ("pruned at epoch 6 by MedianPruner", None),
+    ("completed 20 epochs among the c3d trials", None),  # not pruned
+])
+def test_the_architecture_pruned_within_is_read_from_the_stop_reason(stop_reason, among):
+    assert TrialRecord(0, "PRUNED", None, {}, History(), stop_reason=stop_reason).pruned_among \
+        == among
+
+
+def test_a_trial_pruned_within_its_architecture_is_compared_with_that_architecture_only():
+    """The pruner judged a slow ConvLSTM against ConvLSTMs: the diagnosis quotes those, not the
+    fast C3D trials."""
+    records = [record(0, [0.6, 0.8, 0.9], "completed 3 epochs", "c3d"),
+               record(1, [0.1, 0.3, 0.5], "completed 3 epochs", "convlstm"),
+               record(2, [0.05, 0.1], "pruned at epoch 2 by MedianPruner among the convlstm trials",
+                      "convlstm"),
+               record(3, [0.7, 0.85], "pruned at epoch 2 by MedianPruner among the c3d trials",
+                      "c3d")]
+    assert Pruned.among(records[2], records) == Pruned(2, "val_macro_f1", True, (0.3,), "convlstm")
+    d = diagnosed(records)[2].diagnosis
+    assert "0.2000 behind the median of the 1 other convlstm trial there (0.3000)" in d.because()
 
 
 def test_a_stored_study_compares_each_pruned_trial_with_the_others_at_its_epoch():
